@@ -1,0 +1,1 @@
+# cuda: sources and tests (owned by the cuda work)

@@ -1,0 +1,1 @@
+# io: sources and tests (owned by the io work)

@@ -1,0 +1,1 @@
+# loss: sources and tests (owned by the loss work)

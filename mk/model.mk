@@ -1,0 +1,1 @@
+# model: sources and tests (owned by the model work)

@@ -1,0 +1,1 @@
+# pipeline: sources and tests (owned by the pipeline work)

@@ -1,0 +1,1 @@
+# prep: sources and tests (owned by the prep work)

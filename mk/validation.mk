@@ -1,0 +1,1 @@
+# validation: sources and tests (owned by the validation work)
