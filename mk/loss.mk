@@ -1,1 +1,6 @@
 # loss: sources and tests (owned by the loss work)
+libkida_loss_a_SOURCES += src/losses.c src/losses.h src/optim.c src/optim.h
+check_PROGRAMS += tests/test_losses_grad tests/test_optim
+tests_test_losses_grad_SOURCES = tests/test_losses_grad.c
+tests_test_optim_SOURCES = tests/test_optim.c
+TESTS += tests/test_losses_grad tests/test_optim

@@ -121,3 +121,24 @@ void dist_allgatherv_f32(const Dist *d, const float *send, size_t n, float *recv
 void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *recv, size_t *counts_out) {
     allgatherv(d, send, n, recv, counts_out, 8, MPI_INT64_T);
 }
+
+void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, int root) {
+    if (d->size == 1) {
+        memcpy(recv, send, n * sizeof(float));
+        return;
+    }
+    int64_t mine = (int64_t)n;
+    int64_t *all = xmalloc((size_t)d->size * sizeof *all);
+    MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, d->comm));
+    int *cnt = xmalloc((size_t)d->size * sizeof *cnt), *dsp = xmalloc((size_t)d->size * sizeof *dsp);
+    int64_t off = 0;
+    for (int r = 0; r < d->size; r++) {
+        if (all[r] > INT32_MAX || off > INT32_MAX)
+            FATAL("use more ranks (each rank sends its rows to rank 0 for writing)", "gather of %lld floats exceeds int counts", (long long)off);
+        cnt[r] = (int)all[r];
+        dsp[r] = (int)off;
+        off += all[r];
+    }
+    MPI_CHECK(MPI_Gatherv(send, (int)n, MPI_FLOAT, recv, cnt, dsp, MPI_FLOAT, root, d->comm));
+    free(all); free(cnt); free(dsp);
+}

@@ -1,0 +1,31 @@
+// output: the annotated .h5ad. Every rank's per-cell results are gathered to rank 0 (a documented
+// gather: outputs are per-cell summaries, a few hundred floats per cell), which writes a copy of
+// the query with the kida keys added, atomically.
+#ifndef KIDA_OUTPUT_H
+#define KIDA_OUTPUT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dist.h"
+#include "infer.h"
+#include "modelfile.h"
+
+typedef struct {
+    const char *query_path;     // the query file copied into the output
+    const char *out_path;
+    int overwrite;
+    const ModelSpec *spec;
+    const Predictions *final;   // this rank's cells (student, or teacher in KI mode)
+    const Predictions *teacher; // this rank's teacher predictions (annotate), or NULL
+    const int64_t *anchors;     // global rows (ascending), or NULL
+    size_t n_anchor;
+    size_t n_total;             // query cells over all ranks
+    double unknown_threshold;
+    const char *mode;           // "kida", "ki" or "predict"
+    const double *hist;         // (n_hist,5) per-epoch history, or NULL
+    size_t n_hist;
+} OutputSpec;
+
+// Collective; rank 0 writes. Returns the number of cells labelled unknown (on every rank).
+size_t output_write(const OutputSpec *o, const Dist *d);
+#endif

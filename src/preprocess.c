@@ -1,0 +1,233 @@
+// preprocess: see preprocess.h. The scanpy calls this reproduces, and how:
+//   sc.pp.normalize_total(target_sum): size = float32(sum of the row's counts, accumulated in
+//     double) over all columns; x / float32(size / target_sum) in float32 (a size of 0 divides by 1)
+//   sc.pp.log1p: log1pf (float32, as scanpy keeps X float32)
+//   sc.pp.highly_variable_genes(flavor="seurat"): expm1f of the log data; per gene mean and
+//     variance from sums of x and of float32(x*x) (scanpy's numba kernel squares in float32),
+//     var = (sum2/n - mean^2) * n/(n-1); then hvg.c
+//   sc.pp.scale(max_value=clip) on the HVGs: mean and var of the log data the same way,
+//     std = sqrt(var), std == 0 -> 1; (x - mean) / std clipped to [-clip, clip] (two-sided: with
+//     zero_center=True scanpy 1.11 clips both ends). A negative variance (round-off on a constant
+//     gene) gives std 1 here, NaN in scanpy.
+// The sums are exact (exactsum.h), hence identical for any rank count; scanpy's float64 sums
+// differ from them by rounding only.
+#include "preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exactsum.h"
+#include "log.h"
+
+PrepOptions prep_options_default(void) { return (PrepOptions){.target_sum = 1e4, .n_top_genes = 3000, .clip = 10}; }
+
+// FATAL unless v is a finite, non-negative count; names the global row and the column.
+static inline void prep_check_value(float v, const Csr *m, size_t r, int32_t col) {
+    if (isfinite(v) && v >= 0) return;
+    FATAL("expression input must be raw counts: finite and >= 0 (not log-transformed or scaled data)",
+          "bad expression value in row %zu (0-based), column %d: got %g, want a finite count >= 0",
+          m->row_start + r, (int)col, (double)v);
+}
+
+// normalize_total's divisor for row r: float32(size / target), 1 for an empty row.
+static inline float prep_row_factor(const Csr *m, size_t r, float target32) {
+    double size = 0;
+    for (int64_t k = m->indptr[r]; k < m->indptr[r + 1]; k++) {
+        prep_check_value(m->data[k], m, r, m->indices[k]);
+        size += m->data[k];
+    }
+    float f = (float)size / target32;
+    return f == 0 ? 1.0f : f;
+}
+
+// Adds one block's per-column exact sums: acc_e (n_cols, 2 sums) of expm1(log x) and its square,
+// acc_l of log x and its square; each sum is EXACT_NDIG digits.
+static void prep_accumulate(const Csr *m, float target32, int64_t *acc_e, int64_t *acc_l) {
+    const size_t W = 2 * EXACT_NDIG;
+    for (size_t r = 0; r < m->n_rows; r++) {
+        float f = prep_row_factor(m, r, target32);
+        for (int64_t k = m->indptr[r]; k < m->indptr[r + 1]; k++) {
+            int32_t c = m->indices[k];
+            if (c < 0 || (size_t)c >= m->n_cols)
+                FATAL("a bug in the matrix reader", "row %zu: column %d out of range [0, %zu)", m->row_start + r, (int)c,
+                      m->n_cols);
+            float v = log1pf(m->data[k] / f), e = expm1f(v);
+            int64_t *ae = acc_e + (size_t)c * W, *al = acc_l + (size_t)c * W;
+            exact_add_f32(ae, e);
+            exact_add_f32(ae + EXACT_NDIG, e * e);
+            exact_add_f32(al, v);
+            exact_add_f32(al + EXACT_NDIG, v * v);
+        }
+        if ((r + 1) % EXACT_MAX_ADDS == 0) {   // keep the digit slots from overflowing
+            for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_e + i * EXACT_NDIG);
+            for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_l + i * EXACT_NDIG);
+        }
+    }
+    for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_e + i * EXACT_NDIG);
+    for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_l + i * EXACT_NDIG);
+}
+
+// scanpy's _get_mean_var from exact sums s (sum) and q (sum of squares) over n rows.
+static void prep_mean_var(const int64_t *s, const int64_t *q, size_t n, double *mean, double *var) {
+    double m = exact_to_double(s) / (double)n;
+    double v = exact_to_double(q) / (double)n - m * m;
+    if (n != 1) v *= (double)n / (double)(n - 1);
+    *mean = m;
+    *var = v;
+}
+
+// The preprocessed value of log-value v of gene g: clip((v - mean) / std).
+static inline float prep_scale(const PrepStats *s, size_t g, float v) {
+    double x = ((double)v - (double)s->mean[g]) / (double)s->std[g];
+    if (x > s->clip) x = s->clip;
+    else if (x < -s->clip) x = -s->clip;
+    return (float)x;
+}
+
+PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const *var_names,
+                          const PrepOptions *opt, const Dist *d) {
+    if (n_blocks == 0) FATAL("a bug in kida", "prep_fit_blocks: no row block given");
+    if (!(opt->target_sum > 0) || opt->n_top_genes == 0 || !(opt->clip > 0))
+        FATAL("set --target-sum > 0, --n-top-genes >= 1 and --clip > 0",
+              "bad preprocessing options (got target_sum %g, n_top_genes %zu, clip %g)", opt->target_sum,
+              opt->n_top_genes, opt->clip);
+    size_t n_cols = blocks[0]->n_cols, n_local = 0;
+    for (size_t b = 0; b < n_blocks; b++) {
+        if (blocks[b]->n_cols != n_cols)
+            FATAL("a bug in kida", "prep_fit_blocks: blocks differ in columns (got %zu, want %zu)", blocks[b]->n_cols, n_cols);
+        n_local += blocks[b]->n_rows;
+    }
+    double cols_mm[2] = {(double)n_cols, -(double)n_cols};
+    dist_allreduce_max_f64(d, cols_mm, 2);
+    if (cols_mm[0] != (double)n_cols || -cols_mm[1] != (double)n_cols)
+        FATAL("a bug in kida: every rank must read the same matrix", "ranks disagree on the reference's gene count");
+    size_t n = dist_sum_size(d, n_local);
+    if (n < 2)
+        FATAL("give a reference with at least 2 cells", "reference has %zu cell(s) (want >= 2)", n);
+    if (n_cols == 0) FATAL("give a reference with genes", "reference has 0 genes");
+    const size_t W = 2 * EXACT_NDIG;
+    float target32 = (float)opt->target_sum;
+    int64_t *acc_e = xcalloc(n_cols * W, sizeof *acc_e), *acc_l = xcalloc(n_cols * W, sizeof *acc_l);
+    for (size_t b = 0; b < n_blocks; b++) {
+        int64_t *be = xcalloc(n_cols * W, sizeof *be), *bl = xcalloc(n_cols * W, sizeof *bl);
+        prep_accumulate(blocks[b], target32, be, bl);
+        for (size_t i = 0; i < n_cols * W; i++) { acc_e[i] += be[i]; acc_l[i] += bl[i]; }
+        free(be);
+        free(bl);
+    }
+    dist_allreduce_sum_i64(d, acc_e, n_cols * W);
+
+    // highly variable genes on expm1 of the log data
+    double *mean = xmalloc(n_cols * sizeof *mean), *var = xmalloc(n_cols * sizeof *var);
+    for (size_t c = 0; c < n_cols; c++)
+        prep_mean_var(acc_e + c * W, acc_e + c * W + EXACT_NDIG, n, &mean[c], &var[c]);
+    unsigned char *hvg = xmalloc(n_cols);
+    size_t G = prep_hvg_seurat(mean, var, n_cols, opt->n_top_genes, 20, hvg, NULL);
+    if (G > opt->n_top_genes)
+        log_info("highly variable genes: %zu chosen (%zu asked; genes tied at the cutoff are all kept, as scanpy does)",
+                 G, opt->n_top_genes);
+    else
+        log_info("highly variable genes: %zu chosen of %zu genes over %zu reference cells", G, n_cols, n);
+
+    // scale statistics of the chosen genes on the log data
+    PrepStats s = {.G = G, .target_sum = opt->target_sum, .clip = opt->clip};
+    s.gene_names = xmalloc(G * sizeof *s.gene_names);
+    s.ref_col = xmalloc(G * sizeof *s.ref_col);
+    s.mean = xmalloc(G * sizeof *s.mean);
+    s.std = xmalloc(G * sizeof *s.std);
+    s.zero = xmalloc(G * sizeof *s.zero);
+    int64_t *acc_h = xmalloc(G * W * sizeof *acc_h);
+    for (size_t c = 0, g = 0; c < n_cols; c++) {
+        if (!hvg[c]) continue;
+        s.ref_col[g] = (int32_t)c;
+        s.gene_names[g] = xstrdup(var_names[c]);
+        memcpy(acc_h + g * W, acc_l + c * W, W * sizeof *acc_h);
+        g++;
+    }
+    dist_allreduce_sum_i64(d, acc_h, G * W);
+    size_t n_const = 0;
+    for (size_t g = 0; g < G; g++) {
+        double m, v;
+        prep_mean_var(acc_h + g * W, acc_h + g * W + EXACT_NDIG, n, &m, &v);
+        double sd = v > 0 ? sqrt(v) : 1.0;
+        if (!(v > 0)) n_const++;
+        s.mean[g] = (float)m;
+        s.std[g] = (float)sd;
+        if (s.std[g] == 0) s.std[g] = 1;   // a tiny std that underflows float32
+        s.zero[g] = prep_scale(&s, g, 0.0f);
+    }
+    if (n_const) log_warn("%zu highly variable gene(s) are constant over the reference; their std is set to 1", n_const);
+    free(acc_e); free(acc_l); free(acc_h); free(mean); free(var); free(hvg);
+    return s;
+}
+
+PrepStats prep_fit(const Csr *ref_rows, char *const *var_names, const PrepOptions *opt, const Dist *d) {
+    const Csr *blocks[1] = {ref_rows};
+    return prep_fit_blocks(blocks, 1, var_names, opt, d);
+}
+
+typedef struct { int32_t g; float d; } PrepEntry;
+static int prep_entry_cmp(const void *a, const void *b) {
+    const PrepEntry *x = a, *y = b;
+    return (x->g > y->g) - (x->g < y->g);
+}
+
+Csr prep_transform(const PrepStats *s, const Csr *rows, const int32_t *col_to_model) {
+    float target32 = (float)s->target_sum;
+    // count the model entries first, then fill
+    size_t nnz = 0, nnz_in = csr_nnz(rows);
+    for (size_t k = 0; k < nnz_in; k++) {
+        int32_t c = rows->indices[k];
+        if (c < 0 || (size_t)c >= rows->n_cols)
+            FATAL("a bug in the matrix reader", "column %d out of range [0, %zu)", (int)c, rows->n_cols);
+        int32_t g = col_to_model[c];
+        if (g >= (int32_t)s->G) FATAL("a bug in kida", "col_to_model maps column %d to gene %d (G = %zu)", (int)c, (int)g, s->G);
+        nnz += g >= 0 && rows->data[k] != 0;
+    }
+    Csr out = csr_alloc(rows->n_rows, s->G, nnz);
+    out.row_start = rows->row_start;
+    size_t max_row = 0;
+    for (size_t r = 0; r < rows->n_rows; r++)
+        if ((size_t)(rows->indptr[r + 1] - rows->indptr[r]) > max_row) max_row = (size_t)(rows->indptr[r + 1] - rows->indptr[r]);
+    PrepEntry *tmp = xmalloc((max_row + 1) * sizeof *tmp);
+    size_t o = 0;
+    for (size_t r = 0; r < rows->n_rows; r++) {
+        float f = prep_row_factor(rows, r, target32);
+        size_t n = 0;
+        int sorted = 1;
+        for (int64_t k = rows->indptr[r]; k < rows->indptr[r + 1]; k++) {
+            int32_t g = col_to_model[rows->indices[k]];
+            if (g < 0 || rows->data[k] == 0) continue;
+            float v = log1pf(rows->data[k] / f);
+            tmp[n].g = g;
+            tmp[n].d = prep_scale(s, (size_t)g, v) - s->zero[g];
+            if (n && tmp[n - 1].g >= g) sorted = 0;
+            n++;
+        }
+        if (!sorted) {
+            qsort(tmp, n, sizeof *tmp, prep_entry_cmp);
+            for (size_t i = 1; i < n; i++)
+                if (tmp[i].g == tmp[i - 1].g)
+                    FATAL("a bug in kida: map each model gene from one column", "row %zu: model gene %d has two input columns",
+                          rows->row_start + r, (int)tmp[i].g);
+        }
+        for (size_t i = 0; i < n; i++, o++) {
+            out.indices[o] = tmp[i].g;
+            out.data[o] = tmp[i].d;
+        }
+        out.indptr[r + 1] = (int64_t)o;
+    }
+    free(tmp);
+    return out;
+}
+
+void prep_stats_free(PrepStats *s) {
+    for (size_t g = 0; g < s->G && s->gene_names; g++) free(s->gene_names[g]);
+    free(s->gene_names);
+    free(s->ref_col);
+    free(s->mean);
+    free(s->std);
+    free(s->zero);
+    memset(s, 0, sizeof *s);
+}
