@@ -1,6 +1,43 @@
-# cuda: GPU code in kernels/, built with nvcc only when configure found CUDA
+# cuda: GPU code in kernels/, built with nvcc only when configure found CUDA (docs/gpu.md).
+# libkida_cuda.a holds the CUDA twins of the layers, losses and Adam, the device model and the
+# NCCL communicator. It depends on libkida_model.a (the parameter layout) and libkida_core.a
+# (log, dist), so on a link line it goes after libkida_pipeline.a and before libkida_model.a;
+# $(KIDA_CUDA_LIB) is empty in a build without CUDA.
 SUFFIXES = .cu
-EXTRA_DIST += kernels/cuda_device.cu kernels/cuda_device.h
+EXTRA_DIST += kernels/cuda_device.cu kernels/cuda_device.h \
+	kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
+	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
+	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
+	kernels/model_cuda.c kernels/model_cuda.h kernels/nccl_comm.c kernels/nccl_comm.h \
+	tests/cuda_testutil.h validation/bench_gpu.sh validation/bench_gpu_torch.py
 if HAVE_CUDA
+KIDA_CUDA_LIB = libkida_cuda.a
 libkida_core_a_SOURCES += kernels/cuda_device.cu kernels/cuda_device.h
+noinst_LIBRARIES += libkida_cuda.a
+libkida_cuda_a_SOURCES = kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
+	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
+	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
+	kernels/model_cuda.c kernels/model_cuda.h
+if HAVE_NCCL
+libkida_cuda_a_SOURCES += kernels/nccl_comm.c kernels/nccl_comm.h
+endif
+# CPU vs GPU tests: they build everywhere CUDA does and exit 77 where no GPU is visible
+KIDA_CUDA_TEST_LIBS = libkida_cuda.a $(LDADD)
+check_PROGRAMS += tests/test_cuda_layers tests/test_cuda_model tests/test_cuda_nccl
+tests_test_cuda_layers_SOURCES = tests/test_cuda_layers.c tests/cuda_testutil.h
+tests_test_cuda_layers_LDADD = $(KIDA_CUDA_TEST_LIBS)
+tests_test_cuda_model_SOURCES = tests/test_cuda_model.c tests/cuda_testutil.h
+tests_test_cuda_model_LDADD = $(KIDA_CUDA_TEST_LIBS)
+tests_test_cuda_nccl_SOURCES = tests/test_cuda_nccl.c
+tests_test_cuda_nccl_LDADD = $(KIDA_CUDA_TEST_LIBS)
+TESTS += tests/test_cuda_layers tests/test_cuda_model tests/test_cuda_nccl
+# GPU benchmark (not a test; built by make check so it keeps compiling): validation/bench_gpu.sh
+check_PROGRAMS += validation/bench_gpu
+validation_bench_gpu_SOURCES = validation/bench_gpu.c
+validation_bench_gpu_LDADD = $(KIDA_CUDA_TEST_LIBS)
+bench-gpu: validation/bench_gpu
+	$(SHELL) $(srcdir)/validation/bench_gpu.sh
+.PHONY: bench-gpu
+else
+KIDA_CUDA_LIB =
 endif

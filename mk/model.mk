@@ -1,6 +1,9 @@
 # model: the kida network on the CPU (src/model.h), forward and backward, and its tests
 libkida_model_a_SOURCES += src/pathmap.c src/pathmap.h src/model.c src/model.h \
-	src/layers.c src/layers.h src/pathemb.c src/attention.c
+	src/layers.c src/layers.h src/pathemb.c src/attention.c src/vecmath.h
+# -fno-trapping-math lets the vectoriser if-convert the selects in src/vecmath.h; -ffp-contract=fast
+# allows fused multiply-add (-std=c11 turns it off)
+libkida_model_a_CFLAGS = $(AM_CFLAGS) -fno-trapping-math -ffp-contract=fast
 EXTRA_DIST += tests/model_fixtures.h tests/model_ref.h
 check_PROGRAMS += tests/test_layers_grad tests/test_model_grad tests/test_token_deps \
 	tests/test_dropout tests/test_inference
@@ -17,4 +20,3 @@ validation_bench_model_SOURCES = validation/bench_model.c
 CLEANFILES += validation/bench_model
 bench-model: validation/bench_model
 	$(SHELL) $(srcdir)/validation/bench_model.sh
-.PHONY: bench-model

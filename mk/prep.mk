@@ -17,3 +17,17 @@ TESTS += tests/test_genematch
 check_PROGRAMS += tests/test_pathways
 tests_test_pathways_SOURCES = tests/test_pathways.c
 TESTS += tests/test_pathways
+check_PROGRAMS += tests/test_preprocess
+tests_test_preprocess_SOURCES = tests/test_preprocess.c
+TESTS += tests/test_preprocess
+# drivers for the shell tests (built by make check, not installed)
+check_PROGRAMS += tests/prep_check tests/prep_dump
+tests_prep_check_SOURCES = tests/prep_check.c
+tests_prep_dump_SOURCES = tests/prep_dump.c
+TESTS += tests/bad_inputs_prep.sh tests/scanpy_check.sh tests/prep_ranks.sh
+EXTRA_DIST += tests/bad_inputs_prep.sh tests/scanpy_check.sh tests/prep_ranks.sh
+# the default gene sets, installed under $(pkgdatadir)/gene_sets (options.c's --gmt default
+# gene_sets/reactome.gmt resolves there, or in the source tree's data/)
+genesetsdir = $(pkgdatadir)/gene_sets
+dist_genesets_DATA = data/gene_sets/reactome.gmt data/gene_sets/hallmark.gmt data/gene_sets/go_bp_human.gmt.gz \
+	data/gene_sets/README.md

@@ -31,6 +31,19 @@ static int run_teacher(Fit *f, Model *T) {
     return rc;
 }
 
+// The paper's 3 student epochs assume a large query; on a small one they are a few dozen steps, too
+// few for a fresh network. The student gets at least --student-min-steps steps.
+static size_t student_epochs(const Config *c, size_t n_anchor) {
+    size_t nb = train_n_batches(n_anchor, (size_t)c->batch_size), e = (size_t)c->student_epochs;
+    size_t need = nb ? ((size_t)c->student_min_steps + nb - 1) / nb : e;
+    if (need > e) {
+        log_info("student: %zu anchors make %zu steps an epoch; training %zu epochs to reach --student-min-steps %ld", n_anchor,
+                 nb, need, c->student_min_steps);
+        e = need;
+    }
+    return e;
+}
+
 static void save_model(Fit *f, const char *path, const Model *T, const Model *S) {
     if (!path || !*path) return;
     if (f->d->rank == 0) modelfile_write(path, &f->spec, T, S, NULL);
@@ -87,7 +100,8 @@ int cmd_annotate(const Config *c, const Dist *d) {
             if (!(f.resumed && f.st.phase == PHASE_DONE)) {
                 TrainData td = {.x = &q.x, .n_total = q.n_total, .ids = anchors, .n_ids = n_anchor, .soft = tq.logits};
                 t0 = wall_time();
-                rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, (size_t)c->student_epochs);
+                size_t epochs = student_epochs(c, n_anchor);
+                rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
                 if (rc == 0) log_info("student trained in %.1f s", wall_time() - t0);
             }
             if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64);

@@ -15,8 +15,10 @@
 // less than 2^32 into a slot, so slots stay below 2^62).
 #define EXACT_MAX_ADDS ((size_t)1 << 30)
 
-// acc (EXACT_NDIG) += v. v must be finite.
-static inline void exact_add_f32(int64_t *acc, float v) {
+// acc += v, where digit i of the sum is acc[i * stride] (stride 1: EXACT_NDIG contiguous slots;
+// a larger stride interleaves several sums so that the digits one value touches share a cache
+// line). v must be finite.
+static inline void exact_add_f32(int64_t *acc, size_t stride, float v) {
     uint32_t u;
     memcpy(&u, &v, sizeof u);
     uint32_t e = (u >> 23) & 0xffu, m = u & 0x7fffffu;
@@ -25,12 +27,12 @@ static inline void exact_add_f32(int64_t *acc, float v) {
     uint64_t w = (uint64_t)m << (s & 31);        // < 2^55
     int64_t lo = (int64_t)(w & 0xffffffffu), hi = (int64_t)(w >> 32);
     if (u >> 31) { lo = -lo; hi = -hi; }
-    acc[s >> 5] += lo;
-    acc[(s >> 5) + 1] += hi;
+    acc[(s >> 5) * stride] += lo;
+    acc[((s >> 5) + 1) * stride] += hi;
 }
 
 // Carries every digit but the last into [0, 2^32), the last keeps the sign. Value unchanged.
-void exact_normalize(int64_t *acc);
+void exact_normalize(int64_t *acc, size_t stride);
 // The sum as a double (deterministic rounding of the exact value; error below 2 ulp).
-double exact_to_double(const int64_t *acc);
+double exact_to_double(const int64_t *acc, size_t stride);
 #endif

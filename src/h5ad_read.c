@@ -72,12 +72,16 @@ static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *d
 
 static char *list_members(hid_t file, const char *group) {
     char *acc = xstrdup("");
-    if (h5u_obj_type(file, group) != H5O_TYPE_GROUP) return acc;
-    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
-    if (g < 0) return acc;
-    hsize_t idx = 0;
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_cb, &acc);
-    H5Gclose(g);
+    hid_t g = h5u_obj_type(file, group) == H5O_TYPE_GROUP ? H5Gopen2(file, group, H5P_DEFAULT) : -1;
+    if (g >= 0) {
+        hsize_t idx = 0;
+        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_cb, &acc);
+        H5Gclose(g);
+    }
+    if (!*acc) {
+        free(acc);
+        acc = xstrdup("none");
+    }
     return acc;
 }
 
@@ -184,8 +188,10 @@ static void sparse_shape(H5ad *h, hid_t g) {
     int64_t sh[4];
     int n = h5u_attr_i64(g, "shape", sh, 4);
     if (n < 0) n = h5u_attr_i64(g, "h5sparse_shape", sh, 4);
+    if (n < 0)
+        FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has no 'shape' attribute (want [n_obs, n_vars])", h->path, h->xname);
     if (n != 2 || sh[0] < 0 || sh[1] < 0)
-        FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has no valid 'shape' attribute (got %d numbers, want 2 non-negative)",
+        FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has an invalid 'shape' attribute (got %d numbers, want 2 non-negative)",
               h->path, h->xname, n);
     h->n_obs = (size_t)sh[0];
     h->n_vars = (size_t)sh[1];
@@ -205,7 +211,7 @@ static void open_anndata(H5ad *h, const char *layer) {
         h->xname = joinp("layers", layer);
         if (!h5u_exists(h->file, h->xname))
             FATAL("pick one of the layers listed (or leave the layer option out to use X)",
-                  "%s: layer '%s' not found: there is no '%s' (layers: [%s]%s)", h->path, layer, h->xname,
+                  "%s: layer '%s' not found: there is no '%s' (layers: %s%s)", h->path, layer, h->xname,
                   list_members(h->file, "layers"), h5u_exists(h->file, "raw/X") ? ", and 'raw'" : "");
     }
     H5O_type_t t = h5u_obj_type(h->file, h->xname);
@@ -287,6 +293,7 @@ static void check_names_len(H5ad *h, const char *ds_name, size_t want, const cha
 }
 
 H5ad *h5ad_open(const char *path, const char *layer, int use_gene_ids, const Dist *d) {
+    if (layer && !*layer) layer = NULL;
     H5ad *h = xcalloc(1, sizeof *h);
     h->path = xstrdup(path);
     h->d = d;
@@ -436,6 +443,8 @@ char **h5ad_obs_names(H5ad *h, size_t start, size_t count) {
 #define HINT_FINITE "kida needs finite expression values: remove or repair the cells with NaN/Inf " \
                     "(they often come from dividing by a zero total)"
 
+static const char *nonfinite(float v) { return isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
+
 // Sorts each row's (column, value) pairs by column and sums duplicates, in place.
 static void csr_canonical(Csr *m) {
     int64_t w = 0;
@@ -486,19 +495,24 @@ static Csr read_rows_csr(H5ad *h, size_t start, size_t count) {
     m.row_start = start;
     for (size_t i = 0; i <= count; i++) m.indptr[i] = ip[i] - (int64_t)lo;
     free(ip);
-    int64_t *ix = xmalloc((n ? n : 1) * sizeof *ix);
-    read_1d_chunked(h->indices, H5T_NATIVE_INT64, sizeof *ix, lo, n, ix, h->path, h->indices_name);
     read_1d_chunked(h->data, H5T_NATIVE_FLOAT, sizeof(float), lo, n, m.data, h->path, h->data_name);
-    size_t r = 0;
-    for (size_t k = 0; k < n; k++) {
-        while ((int64_t)k >= m.indptr[r + 1]) r++;
-        if (ix[k] < 0 || ix[k] >= (int64_t)h->n_vars)
-            FATAL(HINT_SPARSE, "%s: '%s' has column index %lld at row %zu, outside [0, %zu)", h->path, h->indices_name,
-                  (long long)ix[k], start + r, h->n_vars);
-        if (!isfinite(m.data[k]))
-            FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%g) at row %zu, column %lld", h->path, h->data_name,
-                  (double)m.data[k], start + r, (long long)ix[k]);
-        m.indices[k] = (int32_t)ix[k];
+    // indices go through a bounded int64 buffer so that any stored integer type is range-checked
+    size_t chunk = n < READ_CHUNK / 4 ? n : READ_CHUNK / 4, r = 0;
+    int64_t *ix = xmalloc((chunk ? chunk : 1) * sizeof *ix);
+    for (size_t k0 = 0; k0 < n; k0 += chunk) {
+        size_t c = n - k0 < chunk ? n - k0 : chunk;
+        h5u_read_1d(h->indices, H5T_NATIVE_INT64, lo + k0, c, ix, h->path, h->indices_name);
+        for (size_t i = 0; i < c; i++) {
+            size_t k = k0 + i;
+            while ((int64_t)k >= m.indptr[r + 1]) r++;
+            if (ix[i] < 0 || ix[i] >= (int64_t)h->n_vars)
+                FATAL(HINT_SPARSE, "%s: '%s' has column index %lld at row %zu, outside [0, %zu)", h->path,
+                      h->indices_name, (long long)ix[i], start + r, h->n_vars);
+            if (!isfinite(m.data[k]))
+                FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%s) at row %zu, column %lld", h->path,
+                      h->data_name, nonfinite(m.data[k]), start + r, (long long)ix[i]);
+            m.indices[k] = (int32_t)ix[i];
+        }
     }
     free(ix);
     csr_canonical(&m);
@@ -573,8 +587,8 @@ static Csr read_rows_csc(H5ad *h, size_t start, size_t count) {
                       h->indices_name, (long long)r, col, h->n_obs);
             if (r < (int64_t)start || r >= (int64_t)(start + count)) continue;
             if (!isfinite(v[k]))
-                FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%g) at row %lld, column %zu", h->path, h->data_name,
-                      (double)v[k], (long long)r, col);
+                FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%s) at row %lld, column %zu", h->path, h->data_name,
+                      nonfinite(v[k]), (long long)r, col);
             trip_push(&t, r - (int64_t)start, (int32_t)col, v[k]);
         }
     }
@@ -599,8 +613,8 @@ static Csr read_rows_dense(H5ad *h, size_t start, size_t count) {
             for (size_t j = 0; j < nc; j++) {
                 float x = buf[i * nc + j];
                 if (!isfinite(x))
-                    FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%g) at row %zu, column %zu", h->path, h->xname,
-                          (double)x, start + r0 + i, j);
+                    FATAL(HINT_FINITE, "%s: '%s' has a non-finite value (%s) at row %zu, column %zu", h->path, h->xname,
+                          nonfinite(x), start + r0 + i, j);
                 if (x != 0.0f) trip_push(&t, (int64_t)(r0 + i), (int32_t)j, x);
             }
     }

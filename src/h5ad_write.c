@@ -42,7 +42,13 @@ static hid_t ensure_group(H5adWriter *w, const char *name) {
         if (g < 0) wfail(w, "opening group", name);
         return g;
     }
-    if (h5u_exists(w->file, name) && H5Ldelete(w->file, name, H5P_DEFAULT) < 0) wfail(w, "replacing", name);
+    if (h5u_exists(w->file, name)) {
+        if (strcmp(name, "obs") == 0 || strcmp(name, "var") == 0)
+            FATAL("the input uses the anndata < 0.7 layout (obs/var as tables); open and re-save it with a recent "
+                  "anndata first",
+                  "%s: '%s' copied from the input is not a dataframe group, so columns cannot be added", w->path, name);
+        if (H5Ldelete(w->file, name, H5P_DEFAULT) < 0) wfail(w, "replacing", name);
+    }
     hid_t g = H5Gcreate2(w->file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) wfail(w, "creating group", name);
     if (strcmp(name, "obs") == 0 || strcmp(name, "var") == 0) {

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -272,11 +273,18 @@ static char *fixed_str(const char *p, size_t w, H5T_str_t pad) {
     return s;
 }
 
-static char *fmt_num(double v, int is_int, long long iv) {
+// Integers as "%lld"; floats with the fewest digits that read back to the same value at the
+// stored precision (single: up to 9 digits, double: up to 17), NaN as "nan".
+static char *fmt_num(double v, int is_int, long long iv, int single) {
     char b[64];
     if (is_int) snprintf(b, sizeof b, "%lld", iv);
     else if (isnan(v)) snprintf(b, sizeof b, "nan");
-    else snprintf(b, sizeof b, "%.17g", v);
+    else
+        for (int p = 1; p <= 17; p++) {
+            snprintf(b, sizeof b, "%.*g", p, v);
+            double back = strtod(b, NULL);
+            if (single ? (float)back == (float)v : back == v) break;
+        }
     return xstrdup(b);
 }
 
@@ -317,16 +325,16 @@ char **h5u_read_strings(hid_t dset, size_t start, size_t count, const char *path
         for (size_t i = 0; i < count; i++) out[i] = xstrdup(b[i] ? "True" : "False");
         free(b);
     } else if (c == H5T_INTEGER || c == H5T_FLOAT) {
-        int is_int = c == H5T_INTEGER;
+        int is_int = c == H5T_INTEGER, single = H5Tget_size(ft) <= 4;
         if (is_int) {
             long long *v = xmalloc(count * sizeof *v);
             h5u_read_1d(dset, H5T_NATIVE_LLONG, start, count, v, path, name);
-            for (size_t i = 0; i < count; i++) out[i] = fmt_num(0, 1, v[i]);
+            for (size_t i = 0; i < count; i++) out[i] = fmt_num(0, 1, v[i], 0);
             free(v);
         } else {
             double *v = xmalloc(count * sizeof *v);
             h5u_read_1d(dset, H5T_NATIVE_DOUBLE, start, count, v, path, name);
-            for (size_t i = 0; i < count; i++) out[i] = fmt_num(v[i], 0, 0);
+            for (size_t i = 0; i < count; i++) out[i] = fmt_num(v[i], 0, 0, single);
             free(v);
         }
     } else {

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "rng.h"
+#include "vecmath.h"
 
 // This thread's share [*lo, *hi) of n items, inside a parallel region.
 static void thread_range(size_t n, size_t *lo, size_t *hi) {
@@ -134,23 +135,41 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
     }
 }
 
-// ---- GELU (exact): 0.5 x (1 + erf(x / sqrt 2)); derivative Φ(x) + x φ(x)
+// ---- GELU (exact): x Φ(x) = 0.5 x (1 + erf(x / sqrt 2)); derivative Φ(x) + x φ(x)
+
+VEC_CLONES static void gelu_forward_span(float *out, const float *in, size_t n) {  // may run in place
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float phi, x = in[i];
+        out[i] = x * vm_normcdf(x, &phi);
+    }
+}
+
+VEC_CLONES static void gelu_backward_span(float *restrict din, const float *restrict dout, const float *restrict in,
+                                          size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float phi, x = in[i];
+        float cdf = vm_normcdf(x, &phi);
+        din[i] += dout[i] * (cdf + x * phi);
+    }
+}
 
 void gelu_forward(float *out, const float *in, size_t N) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < N; i++) {
-        float x = in[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+#pragma omp parallel
+    {
+        size_t i0, i1;
+        thread_range(N, &i0, &i1);
+        gelu_forward_span(out + i0, in + i0, i1 - i0);
     }
 }
 
 void gelu_backward(float *din, const float *dout, const float *in, size_t N) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < N; i++) {
-        float x = in[i];
-        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-        float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-        din[i] += dout[i] * (cdf + x * pdf);
+#pragma omp parallel
+    {
+        size_t i0, i1;
+        thread_range(N, &i0, &i1);
+        gelu_backward_span(din + i0, dout + i0, in + i0, i1 - i0);
     }
 }
 

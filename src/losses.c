@@ -109,11 +109,14 @@ void kd_backward(float *dlogits, const float *student_logits, const float *teach
 // ---- adaptive clustering loss
 // Shared by forward and backward: S (N,N) = exp(-||e_i - e_j||^2) and U (N,K) = S Q, n (K,K) = Q^T U.
 // Distances are formed from differences (not |e_i|^2 + |e_j|^2 - 2 e_i.e_j) so near-identical
-// embeddings keep their accuracy.
+// embeddings keep their accuracy. Rows are split over OpenMP threads, but every sum runs in the
+// same order whatever the thread count (n is accumulated serially), so results are bit-identical
+// for any OMP_NUM_THREADS.
 #define ADA_TINY 1e-300
 
 static void ada_core(double *S, double *U, double *n, const float *emb, const float *probs,
                      size_t N, size_t C, size_t K) {
+#pragma omp parallel for schedule(dynamic, 16)
     for (size_t i = 0; i < N; i++) {
         S[i * N + i] = 1.0;
         for (size_t j = i + 1; j < N; j++) {
@@ -126,6 +129,7 @@ static void ada_core(double *S, double *U, double *n, const float *emb, const fl
             S[i * N + j] = S[j * N + i] = exp(-d2);
         }
     }
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < N; i++) {
         double *u = U + i * K;  // (K)
         for (size_t a = 0; a < K; a++) u[a] = 0.0;
@@ -192,24 +196,26 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
         }
 
     if (dlogits) {
-        double *dq = xmalloc(K * sizeof(double));  // (K) dL/dq of one row
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < N; i++) {
             const float *q = probs + i * K;  // (K)
             const double *u = U + i * K;     // (K)
             float *dl = dlogits + i * K;     // (K)
-            double dot = 0.0;
+            double dot = 0.0;  // Σ_b q_ib dQ_ib, then a second pass recomputes dQ_ia
             for (size_t a = 0; a < K; a++) {
                 double s = 0.0;
                 for (size_t b = 0; b < K; b++) s += u[b] * W[b * K + a];
-                dq[a] = s;
                 dot += (double)q[a] * s;
             }
-            for (size_t a = 0; a < K; a++)
-                dl[a] += (float)((double)scale * (double)q[a] * (dq[a] - dot));
+            for (size_t a = 0; a < K; a++) {
+                double s = 0.0;
+                for (size_t b = 0; b < K; b++) s += u[b] * W[b * K + a];
+                dl[a] += (float)((double)scale * (double)q[a] * (s - dot));
+            }
         }
-        free(dq);
     }
     if (demb) {
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < N; i++) {  // QW = Q W
             const float *q = probs + i * K;
             for (size_t a = 0; a < K; a++) {
@@ -218,9 +224,11 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
                 QW[i * K + a] = s;
             }
         }
-        double *g = xmalloc(C * sizeof(double));  // (C)
+        double *gall = xmalloc(N * C * sizeof(double));  // (N,C) per-row accumulators
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < N; i++) {
             const float *ei = emb + i * C;  // (C)
+            double *g = gall + i * C;       // (C)
             memset(g, 0, C * sizeof(double));
             for (size_t j = 0; j < N; j++) {
                 double s = S[i * N + j];
@@ -234,7 +242,7 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
             }
             for (size_t c = 0; c < C; c++) demb[i * C + c] += (float)((double)scale * g[c]);
         }
-        free(g);
+        free(gall);
     }
     free(S); free(U); free(n); free(W); free(QW);
 }

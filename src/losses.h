@@ -43,7 +43,8 @@ void kd_backward(float *dlogits, const float *student_logits, const float *teach
 double ada_forward(const float *emb, const float *probs, size_t N, size_t C, size_t K);
 // Gradients of L_ada: demb (N,C) += scale * dL/demb and dlogits (N,K) += scale * dL/dlogits,
 // the latter through the softmax q = softmax(logits) (so probs must be exactly that softmax).
-// Either output may be NULL to skip it. Same N x N double workspace as ada_forward (plus N·K).
+// Either output may be NULL to skip it. Workspace as ada_forward plus N·C doubles.
+// Both split rows over OpenMP threads; results are bit-identical for any thread count.
 void ada_backward(float *demb, float *dlogits, const float *emb, const float *probs, size_t N,
                   size_t C, size_t K, float scale);
 #endif

@@ -46,7 +46,7 @@ typedef struct {
     int best_checkpoint;
     // student
     char *mode;
-    long student_epochs;
+    long student_epochs, student_min_steps;
     double anchor_fraction, alpha, beta, kd_temperature;
     // predict / outputs
     double unknown_threshold;

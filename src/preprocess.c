@@ -41,10 +41,13 @@ static inline float prep_row_factor(const Csr *m, size_t r, float target32) {
     return f == 0 ? 1.0f : f;
 }
 
-// Adds one block's per-column exact sums: acc_e (n_cols, 2 sums) of expm1(log x) and its square,
-// acc_l of log x and its square; each sum is EXACT_NDIG digits.
-static void prep_accumulate(const Csr *m, float target32, int64_t *acc_e, int64_t *acc_l) {
-    const size_t W = 2 * EXACT_NDIG;
+// Per-column exact sums, PREP_NSUM of them interleaved digit by digit (slot digit*PREP_NSUM + sum)
+// so that the digits one value touches lie together: PREP_W slots per column.
+enum { PREP_E = 0, PREP_E2 = 1, PREP_L = 2, PREP_L2 = 3, PREP_NSUM = 4, PREP_W = PREP_NSUM * EXACT_NDIG };
+
+// Adds one block's values to acc (n_cols * PREP_W, normalized on return): per column the sums of
+// e = expm1(log x) and e^2 (float32, as scanpy squares), and of the log value v and v^2.
+static void prep_accumulate(const Csr *m, float target32, int64_t *acc) {
     for (size_t r = 0; r < m->n_rows; r++) {
         float f = prep_row_factor(m, r, target32);
         for (int64_t k = m->indptr[r]; k < m->indptr[r + 1]; k++) {
@@ -53,25 +56,23 @@ static void prep_accumulate(const Csr *m, float target32, int64_t *acc_e, int64_
                 FATAL("a bug in the matrix reader", "row %zu: column %d out of range [0, %zu)", m->row_start + r, (int)c,
                       m->n_cols);
             float v = log1pf(m->data[k] / f), e = expm1f(v);
-            int64_t *ae = acc_e + (size_t)c * W, *al = acc_l + (size_t)c * W;
-            exact_add_f32(ae, e);
-            exact_add_f32(ae + EXACT_NDIG, e * e);
-            exact_add_f32(al, v);
-            exact_add_f32(al + EXACT_NDIG, v * v);
+            int64_t *a = acc + (size_t)c * PREP_W;
+            exact_add_f32(a + PREP_E, PREP_NSUM, e);
+            exact_add_f32(a + PREP_E2, PREP_NSUM, e * e);
+            exact_add_f32(a + PREP_L, PREP_NSUM, v);
+            exact_add_f32(a + PREP_L2, PREP_NSUM, v * v);
         }
-        if ((r + 1) % EXACT_MAX_ADDS == 0) {   // keep the digit slots from overflowing
-            for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_e + i * EXACT_NDIG);
-            for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_l + i * EXACT_NDIG);
-        }
+        if ((r + 1) % EXACT_MAX_ADDS == 0 || r + 1 == m->n_rows)   // keep the slots from overflowing
+            for (size_t i = 0; i < m->n_cols * PREP_NSUM; i++)
+                exact_normalize(acc + (i / PREP_NSUM) * PREP_W + i % PREP_NSUM, PREP_NSUM);
     }
-    for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_e + i * EXACT_NDIG);
-    for (size_t i = 0; i < 2 * m->n_cols; i++) exact_normalize(acc_l + i * EXACT_NDIG);
 }
 
-// scanpy's _get_mean_var from exact sums s (sum) and q (sum of squares) over n rows.
-static void prep_mean_var(const int64_t *s, const int64_t *q, size_t n, double *mean, double *var) {
-    double m = exact_to_double(s) / (double)n;
-    double v = exact_to_double(q) / (double)n - m * m;
+// scanpy's _get_mean_var from the exact sums of x (sum index si) and x^2 (si + 1) of one column
+// (a: its PREP_W slots) over n rows.
+static void prep_mean_var(const int64_t *a, int si, size_t n, double *mean, double *var) {
+    double m = exact_to_double(a + si, PREP_NSUM) / (double)n;
+    double v = exact_to_double(a + si + 1, PREP_NSUM) / (double)n - m * m;
     if (n != 1) v *= (double)n / (double)(n - 1);
     *mean = m;
     *var = v;
@@ -106,22 +107,15 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
     if (n < 2)
         FATAL("give a reference with at least 2 cells", "reference has %zu cell(s) (want >= 2)", n);
     if (n_cols == 0) FATAL("give a reference with genes", "reference has 0 genes");
-    const size_t W = 2 * EXACT_NDIG;
     float target32 = (float)opt->target_sum;
-    int64_t *acc_e = xcalloc(n_cols * W, sizeof *acc_e), *acc_l = xcalloc(n_cols * W, sizeof *acc_l);
-    for (size_t b = 0; b < n_blocks; b++) {
-        int64_t *be = xcalloc(n_cols * W, sizeof *be), *bl = xcalloc(n_cols * W, sizeof *bl);
-        prep_accumulate(blocks[b], target32, be, bl);
-        for (size_t i = 0; i < n_cols * W; i++) { acc_e[i] += be[i]; acc_l[i] += bl[i]; }
-        free(be);
-        free(bl);
-    }
-    dist_allreduce_sum_i64(d, acc_e, n_cols * W);
+    int64_t *acc = xcalloc(n_cols * PREP_W, sizeof *acc);
+    for (size_t b = 0; b < n_blocks; b++) prep_accumulate(blocks[b], target32, acc);
+    dist_allreduce_sum_i64(d, acc, n_cols * PREP_W);
 
     // highly variable genes on expm1 of the log data
     double *mean = xmalloc(n_cols * sizeof *mean), *var = xmalloc(n_cols * sizeof *var);
     for (size_t c = 0; c < n_cols; c++)
-        prep_mean_var(acc_e + c * W, acc_e + c * W + EXACT_NDIG, n, &mean[c], &var[c]);
+        prep_mean_var(acc + c * PREP_W, PREP_E, n, &mean[c], &var[c]);
     unsigned char *hvg = xmalloc(n_cols);
     size_t G = prep_hvg_seurat(mean, var, n_cols, opt->n_top_genes, 20, hvg, NULL);
     if (G > opt->n_top_genes)
@@ -137,19 +131,16 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
     s.mean = xmalloc(G * sizeof *s.mean);
     s.std = xmalloc(G * sizeof *s.std);
     s.zero = xmalloc(G * sizeof *s.zero);
-    int64_t *acc_h = xmalloc(G * W * sizeof *acc_h);
     for (size_t c = 0, g = 0; c < n_cols; c++) {
         if (!hvg[c]) continue;
         s.ref_col[g] = (int32_t)c;
         s.gene_names[g] = xstrdup(var_names[c]);
-        memcpy(acc_h + g * W, acc_l + c * W, W * sizeof *acc_h);
         g++;
     }
-    dist_allreduce_sum_i64(d, acc_h, G * W);
     size_t n_const = 0;
     for (size_t g = 0; g < G; g++) {
         double m, v;
-        prep_mean_var(acc_h + g * W, acc_h + g * W + EXACT_NDIG, n, &m, &v);
+        prep_mean_var(acc + (size_t)s.ref_col[g] * PREP_W, PREP_L, n, &m, &v);
         double sd = v > 0 ? sqrt(v) : 1.0;
         if (!(v > 0)) n_const++;
         s.mean[g] = (float)m;
@@ -158,8 +149,18 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
         s.zero[g] = prep_scale(&s, g, 0.0f);
     }
     if (n_const) log_warn("%zu highly variable gene(s) are constant over the reference; their std is set to 1", n_const);
-    free(acc_e); free(acc_l); free(acc_h); free(mean); free(var); free(hvg);
+    free(acc); free(mean); free(var); free(hvg);
     return s;
+}
+
+void prep_hvg_moments(const Csr *rows, const PrepOptions *opt, const Dist *d, double *mean, double *var) {
+    size_t n_cols = rows->n_cols, n = dist_sum_size(d, rows->n_rows);
+    if (n == 0) FATAL("give a matrix with cells", "no rows on any rank");
+    int64_t *acc = xcalloc(n_cols * PREP_W, sizeof *acc);
+    prep_accumulate(rows, (float)opt->target_sum, acc);
+    dist_allreduce_sum_i64(d, acc, n_cols * PREP_W);
+    for (size_t c = 0; c < n_cols; c++) prep_mean_var(acc + c * PREP_W, PREP_E, n, &mean[c], &var[c]);
+    free(acc);
 }
 
 PrepStats prep_fit(const Csr *ref_rows, char *const *var_names, const PrepOptions *opt, const Dist *d) {

@@ -59,6 +59,11 @@ void prep_stats_free(PrepStats *s);
 
 // --- pieces exposed for tests and the scanpy cross-check ---
 
+// Per-gene mean and variance (ddof=1) over all ranks' rows of expm1(log1p(normalize_total(x))),
+// the moments highly_variable_genes(flavor="seurat") starts from: mean, var (rows->n_cols).
+// Collective.
+void prep_hvg_moments(const Csr *rows, const PrepOptions *opt, const Dist *d, double *mean, double *var);
+
 // scanpy's seurat-flavor HVG choice from per-gene mean and variance (ddof=1) of expm1 of the
 // log data: dispersion = var/mean (mean 0 -> 1e-12), log; mean -> log1p(mean); 20 equal-width
 // bins of the means (pandas.cut); per bin, normalized dispersion = (disp - bin mean) / bin std

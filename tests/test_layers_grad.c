@@ -5,7 +5,7 @@
 // DOUBLE forward (step 1e-5, truncation and rounding error ~1e-10), so the only error left is
 // the float rounding of the analytic backward. Error = max |analytic − numeric| / max |numeric|
 // per gradient tensor; pass if <= 1e-4. Shapes are small and odd: B=3, P=5 (T=6), C=12, NH=3,
-// K=4, 17 genes.
+// K=4, 17 genes (and attention with head size 5).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,8 +214,8 @@ static double att_loss(void *p) {
     return dot(c->out, c->w, c->B * (c->T - c->q0) * c->C);
 }
 
-static void test_attention(size_t q0, const char *name) {
-    size_t B = 3, T = 6, C = 12, NH = 3, Tq = T - q0;
+static void test_attention(size_t C, size_t NH, size_t q0, const char *name) {
+    size_t B = 3, T = 6, Tq = T - q0;
     float *qkv = xmalloc(B * T * 3 * C * sizeof(float)), *w = xmalloc(B * Tq * C * sizeof(float));
     fixture_fill(qkv, B * T * 3 * C, 1.0f, 41, 1);
     fixture_fill(w, B * Tq * C, 1.0f, 41, 2);
@@ -368,8 +368,9 @@ int main(void) {
     test_pathemb();
     test_layernorm();
     test_linear();
-    test_attention(0, "attention");
-    test_attention(5, "attn_clsrow");
+    test_attention(12, 3, 0, "attention");
+    test_attention(12, 3, 5, "attn_clsrow");
+    test_attention(15, 3, 0, "attn_hs5");  // head size not a multiple of 4
     test_gelu();
     test_residual(0.0f, "residual");
     test_residual(0.3f, "dropout");

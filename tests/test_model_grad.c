@@ -5,7 +5,8 @@
 //    is compared with central differences (step 1e-5) of the double model's
 //    Σ dlogits·logits + Σ demb·embedding. Error per tensor = max |analytic − numeric| / max
 //    |numeric|; pass if <= 1e-4 (float rounding through two layers). Done with dropout 0 and
-//    again with dropout 0.2, where the double model draws its masks from the spec's formula.
+//    again with dropout 0.2, where the double model draws its masks from the spec's formula, and
+//    with L = 1 (the first layer is also the last, cls-only one).
 // 3. A second backward without zeroing doubles the gradients (they accumulate).
 // Shapes: B=3 cells, G=17 genes, P=5 (T=6), C=12, NH=3, L=2, K=4; gene_zero is nonzero.
 #include <math.h>
@@ -58,9 +59,9 @@ static double loss(const Ctx *t) {
     return s;
 }
 
-static void run(float dropout) {
-    printf("---- dropout %.2f\n", (double)dropout);
-    size_t B = 3, G = 17, P = 5, C = 12, NH = 3, L = 2, K = 4;
+static void run(float dropout, size_t L) {
+    printf("---- dropout %.2f, L = %zu\n", (double)dropout, L);
+    size_t B = 3, G = 17, P = 5, C = 12, NH = 3, K = 4;
     PathwayMap map = fixture_map(P, G, 0.3, 101);
     Csr x = fixture_batch(B, G, 0.35, 102, 40);
     int64_t cells[3] = {40, 41, 42};
@@ -129,8 +130,9 @@ static void run(float dropout) {
 }
 
 int main(void) {
-    run(0.0f);
-    run(0.2f);
+    run(0.0f, 2);
+    run(0.2f, 2);
+    run(0.0f, 1);  // the only layer is also the cls-only last layer
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
 }

@@ -22,17 +22,20 @@
 #include "pathmap.h"
 #include "rng.h"
 
-// Tolerances (relative to the tensor's max |ref|), measured worst errors in docs/validation.md.
-// Forward values go through L layers of float32 sums of length C..F: ~1e-6 measured.
-#define TOL_FORWARD 2e-5
-// Parameter gradients add one more pass of float32 sums (over B cells for weights, and the
-// softmax/LayerNorm backward cancellations): ~1e-5 measured at small shapes.
-#define TOL_GRAD 2e-4
-// Losses are double-accumulated from float32 logits.
-#define TOL_LOSS 1e-5
-// Ten Adam steps: sign(m)/sqrt(v) amplifies float32 noise in near-zero gradients to lr-sized
-// parameter moves, so the losses drift slightly more than one evaluation does.
-#define TOL_ADAM 2e-4
+// Tolerances, relative to the tensor's max |ref|, for the small shapes (make check) and the
+// paper's shapes (validation/torch_ref_paper.sh); measured worst errors are in
+// docs/validation.md. Errors grow with the shapes because float32 sums get longer (C..F terms per
+// dot product, B cells per weight gradient, T tokens per attention row) and the test's sharpened
+// attention and MLP (weights x 10) amplify forward rounding, so one tight set cannot serve both.
+typedef struct {
+    double forward;  // logits, embedding, attn after L float32 layers
+    double grad;     // every parameter gradient: one more float32 pass through every layer
+    double loss;     // losses, double-accumulated from float32 logits
+    double adam;     // ten Adam steps on L_ce: m/sqrt(v) turns float32 noise in near-zero
+                     // gradients into lr-sized moves, so the trajectories drift apart slowly
+} Tolerances;
+static const Tolerances TOL_SMALL = {.forward = 5e-6, .grad = 5e-5, .loss = 1e-6, .adam = 5e-6};
+static const Tolerances TOL_PAPER = {.forward = 5e-5, .grad = 2e-4, .loss = 5e-6, .adam = 1e-4};
 
 static int g_fail = 0;
 
@@ -136,7 +139,8 @@ static PathwayMap make_map(const ModelConfig *c, int paper, uint64_t seed) {
 }
 
 // Offset of each parameter tensor in the flat buffer.
-static void param_offsets(const ModelConfig *c, size_t sizes[N_PARAM_TENSORS], size_t offs[N_PARAM_TENSORS]) {
+static void param_offsets(const ModelConfig *c, size_t sizes[N_PARAM_TENSORS],
+                          size_t offs[N_PARAM_TENSORS]) {
     model_param_shapes(c, sizes);
     size_t o = 0;
     for (size_t i = 0; i < N_PARAM_TENSORS; i++) { offs[i] = o; o += sizes[i]; }
@@ -154,9 +158,13 @@ static int cmd_write(const char *path, int paper) {
     model_init(&m, c, &map, pb.B, 0);
     model_init_weights(&m, seed);
     // Perturb what the default init leaves trivial, so every parameter matters in the check:
-    // LayerNorm weights 1 -> 1 + 0.2 N, all biases 0 -> 0.05 N (emb_b 0.3 N), sharper attention
-    // (qkv_w x 10), and lnf_w scaled to 0.6/sqrt(C) so embeddings lie O(1) apart and the
-    // clustering kernel S is not the identity (else dL_ada/demb vanishes).
+    // LayerNorm weights 1 -> 1 + 0.2 N, all biases 0 -> 0.05 N (emb_b 0.3 N); qkv_w x 10 for
+    // sharper attention; fc1_w x 10 so GELU sees O(1) inputs (at init they are ~0.1, where the
+    // erf and tanh forms agree to 1e-7); proj_w, fc2_w x 10 so the blocks move the cls token a
+    // cell-dependent amount (at init it is nearly the same for every cell); lnf_w scaled to 0.6/sqrt(C) so
+    // embeddings lie O(1) apart and the clustering kernel S is neither the identity nor all ones
+    // (else L_ada sits at a flat point and its gradient vanishes); head1_w x 4 to undo that
+    // shrink and head2_w x 8, so the class probabilities differ clearly between cells.
     size_t sizes[N_PARAM_TENSORS], offs[N_PARAM_TENSORS];
     param_offsets(c, sizes, offs);
     for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
@@ -170,7 +178,11 @@ static int cmd_write(const char *path, int paper) {
             else if (name_is(i, "ln1_w") || name_is(i, "ln2_w")) t[k] = 1.0f + 0.2f * r;
             else if (name_is(i, "emb_b")) t[k] = 0.3f * r;
             else if (is_bias) t[k] = 0.05f * r;
-            else if (name_is(i, "qkv_w")) t[k] *= 10.0f;
+            else if (name_is(i, "qkv_w") || name_is(i, "proj_w") || name_is(i, "fc1_w") ||
+                     name_is(i, "fc2_w"))
+                t[k] *= 10.0f;
+            else if (name_is(i, "head1_w")) t[k] *= 4.0f;
+            else if (name_is(i, "head2_w")) t[k] *= 8.0f;
         }
     }
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -225,6 +237,8 @@ static int cmd_write(const char *path, int paper) {
     }
     int64_t ns = pb.n_steps;
     h5_write_attr(f, "n_steps", H5T_NATIVE_INT64, &ns);
+    int64_t paper_attr = paper;  // selects the tolerance set in compare
+    h5_write_attr(f, "paper", H5T_NATIVE_INT64, &paper_attr);
     double fv[4] = {pb.tau, pb.alpha, pb.beta, pb.lr};
     const char *fnames[4] = {"tau", "alpha", "beta", "lr"};
     for (int i = 0; i < 4; i++) h5_write_attr(f, fnames[i], H5T_NATIVE_DOUBLE, &fv[i]);
@@ -285,6 +299,7 @@ static int cmd_compare(const char *in_path, const char *out_path) {
     pb.beta = (float)h5_attr_f64(fi, in_path, "beta");
     pb.lr = (float)h5_attr_f64(fi, in_path, "lr");
     pb.n_steps = (int)h5_attr_f64(fi, in_path, "n_steps");
+    Tolerances tol = h5_attr_f64(fi, in_path, "paper") != 0.0 ? TOL_PAPER : TOL_SMALL;
 
     int64_t *pp = h5_read(fi, in_path, "path_ptr", H5T_NATIVE_INT64, c->P + 1);
     size_t *ptr = xmalloc((c->P + 1) * sizeof(size_t));
@@ -315,19 +330,21 @@ static int cmd_compare(const char *in_path, const char *out_path) {
     int32_t *labels = h5_read(fi, in_path, "labels", H5T_NATIVE_INT32, B);
     float *teacher = h5_read(fi, in_path, "teacher_logits", H5T_NATIVE_FLOAT, B * K);
 
-    printf("C model vs PyTorch float64 reference: G=%zu P=%zu M=%zu C=%zu NH=%zu L=%zu K=%zu B=%zu\n",
-           c->G, c->P, c->M, C, c->NH, c->L, K, B);
-    printf("%-22s %8s  %10s  %10s  %-48s %s\n", "tensor", "n", "max|ref|", "rel err", "worst element", "tol");
+    printf("C model vs PyTorch float64 reference: G=%zu P=%zu M=%zu C=%zu NH=%zu L=%zu K=%zu B=%zu"
+           " (%s tolerances)\n", c->G, c->P, c->M, C, c->NH, c->L, K, B,
+           tol.forward == TOL_PAPER.forward ? "paper-shape" : "small-shape");
+    printf("%-22s %8s  %10s  %10s  %-48s %s\n", "tensor", "n", "max|ref|", "rel err",
+           "worst element", "tol");
 
     // forward
     double t0 = wall_time();
     model_forward(&m, &x, NULL, 0, 0);
     double *r = h5_read(fo, out_path, "logits", H5T_NATIVE_DOUBLE, B * K);
-    compare("logits", m.logits, r, B * K, TOL_FORWARD); free(r);
+    compare("logits", m.logits, r, B * K, tol.forward); free(r);
     r = h5_read(fo, out_path, "embedding", H5T_NATIVE_DOUBLE, B * C);
-    compare("embedding", m.embedding, r, B * C, TOL_FORWARD); free(r);
+    compare("embedding", m.embedding, r, B * C, tol.forward); free(r);
     r = h5_read(fo, out_path, "attn", H5T_NATIVE_DOUBLE, B * c->P);
-    compare("attn", m.attn, r, B * c->P, TOL_FORWARD); free(r);
+    compare("attn", m.attn, r, B * c->P, tol.forward); free(r);
 
     // losses (single process: the global N is B)
     float *probs = xmalloc(B * K * sizeof(float)), *q = xmalloc(B * K * sizeof(float));
@@ -337,10 +354,10 @@ static int cmd_compare(const char *in_path, const char *out_path) {
     softmax_rows(q, m.logits, B, K, 1.0f);
     double ada = ada_forward(m.embedding, q, B, C, K);
     double student = pb.alpha * kd + pb.beta * ada;
-    compare_scalar("loss_ce", ce, h5_attr_f64(fo, out_path, "loss_ce"), TOL_LOSS);
-    compare_scalar("loss_kd", kd, h5_attr_f64(fo, out_path, "loss_kd"), TOL_LOSS);
-    compare_scalar("loss_ada", ada, h5_attr_f64(fo, out_path, "loss_ada"), TOL_LOSS);
-    compare_scalar("loss_student", student, h5_attr_f64(fo, out_path, "loss_student"), TOL_LOSS);
+    compare_scalar("loss_ce", ce, h5_attr_f64(fo, out_path, "loss_ce"), tol.loss);
+    compare_scalar("loss_kd", kd, h5_attr_f64(fo, out_path, "loss_kd"), tol.loss);
+    compare_scalar("loss_ada", ada, h5_attr_f64(fo, out_path, "loss_ada"), tol.loss);
+    compare_scalar("loss_student", student, h5_attr_f64(fo, out_path, "loss_student"), tol.loss);
 
     // gradients of L_ce
     model_zero_grad(&m);
@@ -351,7 +368,7 @@ static int cmd_compare(const char *in_path, const char *out_path) {
         snprintf(nm, sizeof nm, "grad_ce/%s", MODEL_PARAM_NAMES[i]);
         r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
         snprintf(nm, sizeof nm, "dce/%s", MODEL_PARAM_NAMES[i]);
-        compare(nm, m.grads + offs[i], r, sizes[i], TOL_GRAD);
+        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
         free(r);
     }
     // gradients of α L_kd + β L_ada (fresh forward: backward may reuse activation buffers)
@@ -367,7 +384,23 @@ static int cmd_compare(const char *in_path, const char *out_path) {
         snprintf(nm, sizeof nm, "grad_student/%s", MODEL_PARAM_NAMES[i]);
         r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
         snprintf(nm, sizeof nm, "dstudent/%s", MODEL_PARAM_NAMES[i]);
-        compare(nm, m.grads + offs[i], r, sizes[i], TOL_GRAD);
+        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
+        free(r);
+    }
+
+    // gradients of L_ada alone (inside the student loss its share is a few percent)
+    model_forward(&m, &x, NULL, 0, 0);
+    model_zero_grad(&m);
+    memset(dlogits, 0, B * K * sizeof(float));
+    memset(demb, 0, B * C * sizeof(float));
+    softmax_rows(q, m.logits, B, K, 1.0f);
+    ada_backward(demb, dlogits, m.embedding, q, B, C, K, 1.0f);
+    model_backward(&m, dlogits, demb);
+    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
+        snprintf(nm, sizeof nm, "grad_ada/%s", MODEL_PARAM_NAMES[i]);
+        r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
+        snprintf(nm, sizeof nm, "dada/%s", MODEL_PARAM_NAMES[i]);
+        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
         free(r);
     }
 
@@ -385,7 +418,7 @@ static int cmd_compare(const char *in_path, const char *out_path) {
         adam_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, &o, o.lr, (uint64_t)t, NULL);
     }
     r = h5_read(fo, out_path, "adam_losses", H5T_NATIVE_DOUBLE, (size_t)pb.n_steps);
-    compare("adam_losses", losses, r, (size_t)pb.n_steps, TOL_ADAM);
+    compare("adam_losses", losses, r, (size_t)pb.n_steps, tol.adam);
     printf("  adam L_ce: step 1 C %.6f torch %.6f | step %d C %.6f torch %.6f\n", losses[0], r[0],
            pb.n_steps, losses[pb.n_steps - 1], r[pb.n_steps - 1]);
     free(r);

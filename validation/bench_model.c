@@ -1,1 +1,193 @@
-int main(void){return 0;}
+// bench_model: speed of the CPU network at the paper's shapes (not a test).
+//   validation/bench_model [--batch 64] [--steps 5] [--threads 1,2] [--profile]
+// Config: G = 3000 genes, P = 300 tokens (T = 301), M ≈ 20000 memberships, C = 128, NH = 8,
+// L = 4, K = 7, inputs 8% nonzero. For each thread count it prints training cells/s (forward +
+// backward, median of --steps after one warm-up), inference cells/s, the model's GFLOP/s
+// (model_flops_per_cell), OpenBLAS sgemm GFLOP/s at the model's largest GEMM (B·T x 4C x C,
+// OpenBLAS's own threads) and the ratio. --profile adds a per-layer time table.
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "log.h"
+#include "model.h"
+#include "rng.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *t, size_t n) {
+    qsort(t, n, sizeof(double), cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+// P tokens of 10..123 random genes each (mean ~66, M ≈ 20000 for P = 300).
+static PathwayMap paper_map(size_t P, size_t G, uint64_t seed) {
+    size_t *ptr = xcalloc(P + 1, sizeof(size_t));
+    int32_t *genes = xmalloc(P * G * sizeof(int32_t));
+    uint8_t *used = xmalloc(G);
+    size_t M = 0;
+    for (size_t j = 0; j < P; j++) {
+        size_t want = 10 + (size_t)(rng_u64(seed, 1, j, 0) % 114);
+        memset(used, 0, G);
+        for (size_t k = 0; k < want; k++) used[rng_u64(seed, 2, j, k) % G] = 1;
+        for (size_t g = 0; g < G; g++)
+            if (used[g]) genes[M++] = (int32_t)g;
+        ptr[j + 1] = M;
+    }
+    PathwayMap m = pathmap_build(P, G, ptr, genes);
+    free(ptr), free(genes), free(used);
+    return m;
+}
+
+static Csr paper_batch(size_t B, size_t G, double density, uint64_t seed) {
+    Csr x = csr_alloc(B, G, B * G);
+    int64_t k = 0;
+    for (size_t b = 0; b < B; b++) {
+        for (size_t g = 0; g < G; g++)
+            if (rng_uniform(seed, 3, b, g) < density) {
+                x.indices[k] = (int32_t)g;
+                x.data[k++] = rng_normal(seed, 4, b, g);
+            }
+        x.indptr[b + 1] = k;
+    }
+    return x;
+}
+
+// GFLOP/s of cblas_sgemm out (M,N) = a (M,K) · bᵀ with OpenBLAS's own threads (median of 5).
+static double sgemm_rate(size_t M, size_t N, size_t K, int threads) {
+    float *a = xmalloc(M * K * sizeof(float)), *b = xmalloc(N * K * sizeof(float)), *c = xmalloc(M * N * sizeof(float));
+    for (size_t i = 0; i < M * K; i++) a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < N * K; i++) b[i] = (float)(i % 5) * 0.1f;
+    openblas_set_num_threads(threads);
+    double t[6];
+    for (int r = 0; r < 6; r++) {
+        double t0 = wall_time();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)K, b, (int)K, 0.0f,
+                    c, (int)N);
+        t[r] = wall_time() - t0;
+    }
+    openblas_set_num_threads(1);
+    free(a), free(b), free(c);
+    return 2.0 * (double)M * (double)N * (double)K / median(t + 1, 5) * 1e-9;
+}
+
+// Times one call of each layer at paper shapes (B cells), forward and backward.
+static void profile(const Model *m, size_t B) {
+    const ModelConfig *c = &m->cfg;
+    size_t T = c->T, C = c->C, F = c->F, BT = B * T;
+    float *x = xmalloc(BT * F * sizeof(float)), *y = xmalloc(BT * F * sizeof(float)), *d = xmalloc(BT * F * sizeof(float));
+    float *qkv = xmalloc(BT * 3 * C * sizeof(float)), *dq = xcalloc(BT * 3 * C, sizeof(float));
+    float *mean = xmalloc(BT * sizeof(float)), *rstd = xmalloc(BT * sizeof(float));
+    float *w = xmalloc(F * C * sizeof(float)), *dw = xcalloc(F * C, sizeof(float)), *bb = xcalloc(F, sizeof(float));
+    for (size_t i = 0; i < BT * F; i++) x[i] = d[i] = 0.01f * (float)(i % 101) - 0.5f;
+    for (size_t i = 0; i < BT * 3 * C; i++) qkv[i] = 0.02f * (float)(i % 53) - 0.5f;
+    for (size_t i = 0; i < F * C; i++) w[i] = 0.001f * (float)(i % 37);
+    double t0;
+#define TIME(label, call)                                                     \
+    do {                                                                      \
+        call;                                                                 \
+        t0 = wall_time();                                                     \
+        call;                                                                 \
+        printf("    %-34s %8.2f ms\n", label, (wall_time() - t0) * 1e3);     \
+    } while (0)
+    TIME("layernorm fwd (BT,C)", layernorm_forward(y, mean, rstd, x, w, bb, BT, C));
+    TIME("layernorm bwd (BT,C)", layernorm_backward(y, dw, bb, d, x, mean, rstd, w, BT, C));
+    TIME("linear fwd qkv (BT,C)->(BT,3C)", linear_forward(y, x, w, bb, BT, C, 3 * C));
+    TIME("linear bwd qkv", linear_backward(y, dw, bb, d, x, w, BT, C, 3 * C));
+    TIME("linear fwd proj (BT,C)->(BT,C)", linear_forward(y, x, w, bb, BT, C, C));
+    TIME("linear fwd fc1 (BT,C)->(BT,F)", linear_forward(y, x, w, bb, BT, C, F));
+    TIME("linear bwd fc1", linear_backward(y, dw, bb, d, x, w, BT, C, F));
+    TIME("linear fwd fc2 (BT,F)->(BT,C)", linear_forward(y, x, w, bb, BT, F, C));
+    TIME("linear bwd fc2", linear_backward(y, dw, bb, d, x, w, BT, F, C));
+    TIME("gelu fwd (BT,F)", gelu_forward(y, x, BT * F));
+    TIME("gelu bwd (BT,F)", gelu_backward(y, d, x, BT * F));
+    TIME("attention fwd (all queries)", attention_forward(y, NULL, qkv, B, T, C, c->NH, 0));
+    TIME("attention bwd (all queries)", attention_backward(dq, d, qkv, B, T, C, c->NH, 0));
+    TIME("attention fwd (cls query)", attention_forward(y, NULL, qkv, B, T, C, c->NH, T - 1));
+    TIME("residual fwd, dropout 0.1", residual_forward(y, (uint8_t *)dq, x, d, (const int64_t *)mean, 1, 2, 0.1f, B, T * C, 0));
+#undef TIME
+    free(x), free(y), free(d), free(qkv), free(dq), free(mean), free(rstd), free(w), free(dw), free(bb);
+}
+
+int main(int argc, char **argv) {
+    size_t B = 64, steps = 5;
+    int do_profile = 0, threads[8] = {1, 2}, n_threads = 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--profile")) do_profile = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            n_threads = 0;
+            for (char *s = strtok(argv[++i], ","); s && n_threads < 8; s = strtok(NULL, ",")) threads[n_threads++] = atoi(s);
+        } else {
+            fprintf(stderr, "usage: %s [--batch B] [--steps N] [--threads 1,2] [--profile]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (steps < 1 || steps > 1000) steps = 5;
+    size_t G = 3000, P = 300;
+    PathwayMap map = paper_map(P, G, 1);
+    ModelConfig cfg = {.G = G, .P = P, .T = P + 1, .M = map.M, .C = 128, .NH = 8, .L = 4, .F = 512, .K = 7, .dropout = 0.1f};
+    Csr x = paper_batch(B, G, 0.08, 2);
+    int64_t *ids = xmalloc(B * sizeof(int64_t));
+    for (size_t b = 0; b < B; b++) ids[b] = (int64_t)b;
+    Model tr, inf;
+    model_init(&tr, &cfg, &map, B, 1);
+    model_init(&inf, &cfg, &map, B, 0);
+    model_init_weights(&tr, 1);
+    memcpy(inf.params, tr.params, tr.n_params * sizeof(float));
+    float *dlogits = xmalloc(B * cfg.K * sizeof(float)), *demb = xmalloc(B * cfg.C * sizeof(float));
+    for (size_t i = 0; i < B * cfg.K; i++) dlogits[i] = rng_normal(5, 1, i, 0) / (float)B;
+    for (size_t i = 0; i < B * cfg.C; i++) demb[i] = rng_normal(5, 2, i, 0) / (float)B;
+    double ftr = (double)model_flops_per_cell(&cfg, 1), finf = (double)model_flops_per_cell(&cfg, 0);
+
+    printf("kida CPU model benchmark: G=%zu P=%zu T=%zu M=%zu C=%zu NH=%zu L=%zu F=%zu K=%zu, batch %zu, "
+           "%.1f%% nonzero (%zu nnz), dropout %.1f\n",
+           G, P, cfg.T, map.M, cfg.C, cfg.NH, cfg.L, cfg.F, cfg.K, B, 100.0 * (double)csr_nnz(&x) / (double)(B * G),
+           csr_nnz(&x), (double)cfg.dropout);
+    printf("model GFLOP per cell: training %.3f, inference %.3f; activations: training %.0f MB, inference %.0f MB\n",
+           ftr * 1e-9, finf * 1e-9, (double)tr.n_acts * 4e-6, (double)inf.n_acts * 4e-6);
+    printf("%7s | %12s %9s | %12s %9s | %12s %7s %7s\n", "threads", "train cell/s", "GFLOP/s", "infer cell/s", "GFLOP/s",
+           "sgemm GF/s", "train%", "infer%");
+    double *t = xmalloc((steps + 1) * sizeof(double));
+    for (int k = 0; k < n_threads; k++) {
+        omp_set_num_threads(threads[k]);
+        for (size_t s = 0; s <= steps; s++) {
+            double t0 = wall_time();
+            model_zero_grad(&tr);
+            model_forward(&tr, &x, ids, s, 7);
+            model_backward(&tr, dlogits, demb);
+            t[s] = wall_time() - t0;
+        }
+        double ttr = median(t + 1, steps);
+        for (size_t s = 0; s <= steps; s++) {
+            double t0 = wall_time();
+            model_forward(&inf, &x, NULL, 0, 0);
+            t[s] = wall_time() - t0;
+        }
+        double tinf = median(t + 1, steps);
+        double sg = sgemm_rate(B * cfg.T, 4 * cfg.C, cfg.C, threads[k]);
+        double gtr = ftr * (double)B / ttr * 1e-9, ginf = finf * (double)B / tinf * 1e-9;
+        printf("%7d | %12.1f %9.1f | %12.1f %9.1f | %12.1f %6.0f%% %6.0f%%\n", threads[k], (double)B / ttr, gtr,
+               (double)B / tinf, ginf, sg, 100.0 * gtr / sg, 100.0 * ginf / sg);
+        printf("RESULT kida threads=%d train=%.2f infer=%.2f train_gflops=%.1f sgemm_gflops=%.1f train_pct=%.0f\n",
+               threads[k], (double)B / ttr, (double)B / tinf, gtr, sg, 100.0 * gtr / sg);
+        fflush(stdout);
+        if (do_profile) {
+            printf("  per-layer times, %d thread(s), batch %zu:\n", threads[k], B);
+            profile(&tr, B);
+        }
+    }
+    free(t), free(ids), free(dlogits), free(demb);
+    model_free(&tr);
+    model_free(&inf);
+    csr_free(&x);
+    pathmap_free(&map);
+    return 0;
+}

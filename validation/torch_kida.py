@@ -18,7 +18,9 @@ ref_in.h5
 ref_out.h5
   logits (B,K), embedding (B,C), attn (B,P)           float64
   attrs: loss_ce, loss_kd, loss_ada, loss_student     means as in docs/model.md
-  grad_ce/NAME, grad_student/NAME                     d loss / d param, param shapes
+  grad_ce/NAME, grad_student/NAME, grad_ada/NAME     d loss / d param, param shapes (grad_ada:
+                                                      L_ada alone, which is small inside the
+                                                      student loss and so checked on its own)
   adam_losses (n_steps)   L_ce before each of n_steps torch.optim.Adam steps on L_ce
 """
 import sys
@@ -139,7 +141,8 @@ def main():
     ada = loss_ada(e, logits)
     student = alpha * kd + beta * ada
     g_ce = torch.autograd.grad(ce, plist, retain_graph=True)
-    g_st = torch.autograd.grad(student, plist)
+    g_st = torch.autograd.grad(student, plist, retain_graph=True)
+    g_ada = torch.autograd.grad(ada, plist)
 
     # n_steps of Adam on L_ce, recording the loss before each step
     opt = torch.optim.Adam(plist, lr=lr, betas=(0.9, 0.999), eps=1e-8)
@@ -158,9 +161,10 @@ def main():
         f["attn"] = attn.detach().numpy()
         for k, v in (("loss_ce", ce), ("loss_kd", kd), ("loss_ada", ada), ("loss_student", student)):
             f.attrs[k] = v.item()
-        for name, gc, gs in zip(PARAM_NAMES, g_ce, g_st):
+        for name, gc, gs, ga in zip(PARAM_NAMES, g_ce, g_st, g_ada):
             f["grad_ce/" + name] = gc.numpy()
             f["grad_student/" + name] = gs.numpy()
+            f["grad_ada/" + name] = ga.numpy()
         f["adam_losses"] = np.array(adam_losses)
     print("torch_kida: B=%d G=%d P=%d C=%d L=%d K=%d  ce %.6f kd %.6f ada %.6f student %.6f"
           % (B, G, dims["P"], dims["C"], dims["L"], dims["K"], ce.item(), kd.item(), ada.item(),

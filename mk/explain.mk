@@ -1,0 +1,1 @@
+# explain: (owned by the explain work)

@@ -1,0 +1,1 @@
+# genescore: (owned by the genescore work)
