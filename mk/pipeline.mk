@@ -4,5 +4,5 @@ libkida_pipeline_a_SOURCES += src/annotate.c src/predict.c src/evaluate.c \
 	src/fit.c src/fit.h src/trainer.c src/trainer.h src/infer.c src/infer.h src/anchors.c src/anchors.h \
 	src/dataset.c src/dataset.h src/modelfile.c src/modelfile.h src/output.c src/output.h \
 	src/signals.c src/signals.h
-TESTS += tests/annotate_small.sh tests/resume.sh tests/bad_inputs_annotate.sh tests/ranks.sh
-EXTRA_DIST += tests/annotate_small.sh tests/resume.sh tests/bad_inputs_annotate.sh tests/ranks.sh tests/lib.sh tests/small.conf
+TESTS += tests/annotate_small.sh tests/resume.sh tests/bad_inputs_annotate.sh tests/ranks.sh tests/configs.sh
+EXTRA_DIST += tests/annotate_small.sh tests/resume.sh tests/bad_inputs_annotate.sh tests/ranks.sh tests/configs.sh tests/lib.sh tests/small.conf
