@@ -2,10 +2,12 @@
 // live in the .cu files behind layers_cuda.h, losses_cuda.h and optim_cuda.h.
 #include "model_cuda.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "cuda_check.h"
+#include "cuda_device.h"
 #include "log.h"
 #include "optim_cuda.h"
 #ifdef HAVE_NCCL
@@ -93,12 +95,19 @@ static size_t act_layout_cuda(ActTensors *a, float *base, const ModelConfig *c, 
     return off;
 }
 
-void model_cuda_init(ModelCuda *mc, const Model *host) {
+void model_cuda_create(ModelCuda *mc, const ModelConfig *cfg, const PathwayMap *map, size_t max_B, int training) {
     memset(mc, 0, sizeof *mc);
-    const ModelConfig *c = &host->cfg;
+    const ModelConfig *c = cfg;
+    if (c->T != c->P + 1 || c->C == 0 || c->NH == 0 || c->C % c->NH != 0 || map->P != c->P || map->G != c->G ||
+        map->M != c->M)
+        FATAL("internal error: build the device model from a config model_init accepts",
+              "model_cuda_create: inconsistent config (T %zu, P %zu, C %zu, NH %zu; map P/G/M %zu/%zu/%zu vs %zu/%zu/%zu)",
+              c->T, c->P, c->C, c->NH, map->P, map->G, map->M, c->P, c->G, c->M);
+    if (max_B == 0 || max_B * c->T * 3 * c->C > (size_t)2147483647 / 4)
+        FATAL("use a smaller batch", "model_cuda_create: bad batch capacity for cuBLAS int sizes (got max_B = %zu)", max_B);
     mc->cfg = *c;
-    mc->training = host->training;
-    mc->max_B = host->max_B;
+    mc->training = training ? 1 : 0;
+    mc->max_B = max_B;
     CUDA_CHECK(cudaGetDevice(&mc->device));
     // the layers take small scratch buffers from the stream-ordered pool: keep freed memory in
     // the pool instead of returning it to the driver at every synchronisation
@@ -113,9 +122,6 @@ void model_cuda_init(ModelCuda *mc, const Model *host) {
 
     size_t B = mc->max_B, T = c->T, C = c->C;
     mc->n_params = param_layout_cuda(&mc->p, NULL, c);
-    if (mc->n_params != host->n_params)
-        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
-              "device parameter layout (got %zu floats, want %zu)", mc->n_params, host->n_params);
     mc->params = dev_alloc(mc->n_params * sizeof(float));
     param_layout_cuda(&mc->p, mc->params, c);
     if (mc->training) {
@@ -127,16 +133,13 @@ void model_cuda_init(ModelCuda *mc, const Model *host) {
     }
     mc->a.mask = mc->mask_mem;
     mc->n_acts = act_layout_cuda(&mc->a, NULL, c, B, mc->training);
-    if (mc->n_acts != host->n_acts)
-        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
-              "device activation layout (got %zu floats, want %zu)", mc->n_acts, host->n_acts);
     mc->acts_mem = dev_alloc(mc->n_acts * sizeof(float));
     act_layout_cuda(&mc->a, mc->acts_mem, c, B, mc->training);
     mc->att = dev_alloc(B * c->NH * T * T * sizeof(float));
     if (mc->training) mc->datt = dev_alloc(B * c->NH * T * T * sizeof(float));
     mc->gene_zero = dev_alloc(c->G * sizeof(float));
     mc->xdense = dev_alloc(B * c->G * sizeof(float));
-    pathmap_cuda_upload(&mc->map, host->map);
+    pathmap_cuda_upload(&mc->map, map);
 
     mc->d_indptr = dev_alloc((B + 1) * sizeof(int64_t));
     mc->h_indptr = host_pinned((B + 1) * sizeof(int64_t));
@@ -150,11 +153,27 @@ void model_cuda_init(ModelCuda *mc, const Model *host) {
     mc->logits = host_pinned(B * c->K * sizeof(float));
     mc->embedding = host_pinned(B * C * sizeof(float));
     mc->attn = host_pinned(B * c->P * sizeof(float));
+}
+
+void model_cuda_init(ModelCuda *mc, const Model *host) {
+    model_cuda_create(mc, &host->cfg, host->map, host->max_B, host->training);
+    if (mc->n_params != host->n_params)
+        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
+              "device parameter layout (got %zu floats, want %zu)", mc->n_params, host->n_params);
+    if (mc->n_acts != host->n_acts)
+        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
+              "device activation layout (got %zu floats, want %zu)", mc->n_acts, host->n_acts);
     model_cuda_upload_params(mc, host);
 }
 
 void model_cuda_free(ModelCuda *mc) {
     if (mc->stream) cudaStreamSynchronize(mc->stream);
+#ifdef HAVE_NCCL
+    if (mc->own_nccl && mc->nccl) {
+        nccl_comm_free(mc->nccl);
+        free(mc->nccl);
+    }
+#endif
     void *dev[] = {mc->params, mc->grads, mc->adam_m, mc->adam_v, mc->decay_mask, mc->gene_zero, mc->acts_mem,
                    mc->mask_mem, mc->att, mc->datt, mc->xdense, mc->d_indptr, mc->d_indices, mc->d_data,
                    mc->d_cell_ids, mc->d_dlogits, mc->d_demb};
@@ -191,6 +210,13 @@ void model_cuda_upload_params(ModelCuda *mc, const Model *host) {
     }
     // a pageable upload may return before its DMA ends, and the model's stream does not wait for
     // the default stream: finish here
+    CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+void model_cuda_set_weights(ModelCuda *mc, const float *params, const float *gene_zero) {
+    CUDA_CHECK(cudaStreamSynchronize(mc->stream));
+    CUDA_CHECK(cudaMemcpy(mc->params, params, mc->n_params * sizeof(float), cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(mc->gene_zero, gene_zero, mc->cfg.G * sizeof(float), cudaMemcpyHostToDevice));
     CUDA_CHECK(cudaDeviceSynchronize());
 }
 
@@ -244,8 +270,10 @@ static void stage_batch(ModelCuda *mc, const Csr *x, const int64_t *cell_ids) {
         mc->nnz_cap = cap;
     }
     for (size_t b = 0; b <= B; b++) mc->h_indptr[b] = x->indptr[b] - lo;
-    memcpy(mc->h_indices, x->indices + lo, nnz * sizeof(int32_t));
-    memcpy(mc->h_data, x->data + lo, nnz * sizeof(float));
+    if (nnz) {
+        memcpy(mc->h_indices, x->indices + lo, nnz * sizeof(int32_t));
+        memcpy(mc->h_data, x->data + lo, nnz * sizeof(float));
+    }
     for (size_t k = 0; k < nnz; k++)  // a bad index would write outside the dense batch on the GPU
         if (mc->h_indices[k] < 0 || (size_t)mc->h_indices[k] >= G)
             FATAL("internal error: the batch was built for other genes",
@@ -253,8 +281,10 @@ static void stage_batch(ModelCuda *mc, const Csr *x, const int64_t *cell_ids) {
                   (int)mc->h_indices[k], G);
     cudaStream_t s = mc->stream;
     CUDA_CHECK(cudaMemcpyAsync(mc->d_indptr, mc->h_indptr, (B + 1) * sizeof(int64_t), cudaMemcpyHostToDevice, s));
-    CUDA_CHECK(cudaMemcpyAsync(mc->d_indices, mc->h_indices, nnz * sizeof(int32_t), cudaMemcpyHostToDevice, s));
-    CUDA_CHECK(cudaMemcpyAsync(mc->d_data, mc->h_data, nnz * sizeof(float), cudaMemcpyHostToDevice, s));
+    if (nnz) {
+        CUDA_CHECK(cudaMemcpyAsync(mc->d_indices, mc->h_indices, nnz * sizeof(int32_t), cudaMemcpyHostToDevice, s));
+        CUDA_CHECK(cudaMemcpyAsync(mc->d_data, mc->h_data, nnz * sizeof(float), cudaMemcpyHostToDevice, s));
+    }
     if (cell_ids) {
         memcpy(mc->h_cell_ids, cell_ids, B * sizeof(int64_t));
         CUDA_CHECK(cudaMemcpyAsync(mc->d_cell_ids, mc->h_cell_ids, B * sizeof(int64_t), cudaMemcpyHostToDevice, s));
@@ -335,6 +365,9 @@ void model_cuda_forward(ModelCuda *mc, const Csr *x, const int64_t *cell_ids, ui
 }
 
 const float *model_cuda_logits_dev(const ModelCuda *mc) { return mc->a.logits; }
+const float *model_cuda_host_logits(const ModelCuda *mc) { return mc->logits; }
+const float *model_cuda_host_embedding(const ModelCuda *mc) { return mc->embedding; }
+const float *model_cuda_host_attn(const ModelCuda *mc) { return mc->attn; }
 const float *model_cuda_embedding_dev(const ModelCuda *mc) { return mc->a.embedding; }
 
 void model_cuda_zero_grad(ModelCuda *mc) {
@@ -444,16 +477,22 @@ void model_cuda_backward_dev(ModelCuda *mc, const float *dlogits, const float *d
 
 // ---- the optimiser step
 
-void model_cuda_allreduce_grads(ModelCuda *mc, const Dist *d, NcclComm *nccl) {
+void model_cuda_set_nccl(ModelCuda *mc, struct NcclComm *nccl) {
+#ifndef HAVE_NCCL
+    if (nccl) FATAL("internal error", "model_cuda_set_nccl: an NCCL communicator in a build without NCCL");
+#endif
+    if (mc->own_nccl) FATAL("internal error", "model_cuda_set_nccl: the model owns its communicator");
+    mc->nccl = nccl;
+}
+
+void model_cuda_allreduce_grads(ModelCuda *mc, const Dist *d) {
     if (!mc->training) FATAL("internal error", "model_cuda_allreduce_grads on an inference model");
     if (d->size <= 1) return;
 #ifdef HAVE_NCCL
-    if (nccl) {
-        nccl_allreduce_sum_f32(nccl, mc->grads, mc->n_params, mc->stream);
+    if (mc->nccl) {
+        nccl_allreduce_sum_f32(mc->nccl, mc->grads, mc->n_params, mc->stream);
         return;
     }
-#else
-    if (nccl) FATAL("internal error", "model_cuda_allreduce_grads: an NCCL communicator in a build without NCCL");
 #endif
     size_t bytes = mc->n_params * sizeof(float);
     if (!mc->h_grads) mc->h_grads = host_pinned(bytes);
@@ -475,3 +514,78 @@ void model_cuda_adam_step(ModelCuda *mc, const AdamOptions *o, float lr, uint64_
 }
 
 void model_cuda_sync(ModelCuda *mc) { CUDA_CHECK(cudaStreamSynchronize(mc->stream)); }
+
+// ---- inference over many rows
+
+void model_cuda_infer(float *logits, float *emb, float *attn, const ModelConfig *cfg, const PathwayMap *map,
+                      const float *gene_zero, const float *params, const Csr *x, size_t batch, int tf32) {
+    size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
+    if (n == 0) return;
+    if (batch == 0) batch = 256;
+    if (batch > n) batch = n;
+    ModelCuda mc;
+    model_cuda_create(&mc, cfg, map, batch, 0);
+    model_cuda_set_tf32(&mc, tf32);
+    model_cuda_set_weights(&mc, params, gene_zero);
+    for (size_t s = 0; s < n; s += batch) {
+        size_t b = n - s < batch ? n - s : batch;
+        Csr xb = *x;  // a view of rows s .. s+b-1 (stage_batch copies from indptr[0] on)
+        xb.n_rows = b;
+        xb.row_start = x->row_start + s;
+        xb.indptr = x->indptr + s;
+        model_cuda_forward(&mc, &xb, NULL, 0, 0);
+        memcpy(logits + s * K, mc.logits, b * K * sizeof(float));
+        if (emb) memcpy(emb + s * C, mc.embedding, b * C * sizeof(float));
+        if (attn) memcpy(attn + s * P, mc.attn, b * P * sizeof(float));
+    }
+    model_cuda_free(&mc);
+}
+
+// ---- the CPU-facing entry points of gpu.h
+
+int gpu_choose_device(const char *device, const char *precision, const Dist *d) {
+    int want_cuda = !strcmp(device, "cuda"), want_auto = !strcmp(device, "auto");
+    if (!want_cuda && !want_auto) return GPU_NONE;
+    int64_t missing = cuda_device_count() < 1;  // ranks without a GPU
+    dist_allreduce_sum_i64(d, &missing, 1);
+    if (missing) {
+        if (want_cuda)
+            FATAL("check nvidia-smi and CUDA_VISIBLE_DEVICES on every node, or run with --device cpu",
+                  "--device cuda: no GPU visible on %lld of %d rank(s)", (long long)missing, d->size);
+        log_info("device: no GPU on %lld rank(s); running on the CPU", (long long)missing);
+        return GPU_NONE;
+    }
+    if (!strcmp(precision, "bf16"))
+        FATAL("use --precision fp32 or tf32: bf16 is not implemented on the GPU yet",
+              "--precision bf16 is not available (got bf16, want fp32|tf32)");
+    int dev = cuda_device_select(d->local_rank, d->local_size);
+    char name[256];
+    cuda_device_name(dev, name, sizeof name);
+    int mode = !strcmp(precision, "tf32") ? GPU_TF32 : GPU_FP32;
+    log_info("device: one GPU per rank (rank 0 on device %d, %s), %s GEMMs", dev, name,
+             mode == GPU_TF32 ? "TF32" : "FP32");
+    return mode;
+}
+
+ModelCuda *model_cuda_new(const Model *host, int tf32, const uint8_t *decay_mask, const Dist *d) {
+    ModelCuda *mc = xcalloc(1, sizeof *mc);
+    model_cuda_init(mc, host);
+    model_cuda_set_tf32(mc, tf32);
+    if (host->training && decay_mask) model_cuda_set_decay_mask(mc, decay_mask);
+#ifdef HAVE_NCCL
+    if (host->training && d && d->size > 1) {
+        mc->nccl = xcalloc(1, sizeof *mc->nccl);
+        nccl_comm_init(mc->nccl, d);
+        mc->own_nccl = 1;
+    }
+#else
+    (void)d;
+#endif
+    return mc;
+}
+
+void model_cuda_delete(ModelCuda *mc) {
+    if (!mc) return;
+    model_cuda_free(mc);
+    free(mc);
+}

@@ -18,13 +18,14 @@
 
 #include "csr.h"
 #include "dist.h"
+#include "gpu.h"
 #include "layers_cuda.h"
 #include "model.h"
 #include "optim.h"
 
-typedef struct NcclComm NcclComm;  // kernels/nccl_comm.h (HAVE_NCCL builds)
+struct NcclComm;  // kernels/nccl_comm.h (HAVE_NCCL builds)
 
-typedef struct {
+typedef struct ModelCuda {  // tagged, so CPU-only headers can hold a `struct ModelCuda *`
     ModelConfig cfg;
     int training;            // as the host model: backward buffers, per-layer activations, dropout
     int tf32;                // 1: cuBLAS may use TF32 tensor cores
@@ -54,6 +55,8 @@ typedef struct {
     float *d_dlogits, *d_demb;       // (max_B,K), (max_B,C) loss gradients, uploaded by backward
     float *h_stage;                  // pinned (max_B·max(K,C)) staging for those uploads
     float *h_grads;                  // pinned (n_params) for the host MPI all-reduce, lazily
+    struct NcclComm *nccl;           // gradient all-reduce communicator, or NULL (MPI via the host)
+    int own_nccl;                    // 1: made by model_cuda_new, freed with the model
     // outputs of the last forward, on the HOST (pinned), as Model.logits / embedding / attn
     float *logits;     // (max_B,K)
     float *embedding;  // (max_B,C)
@@ -69,44 +72,48 @@ typedef struct {
 // Builds the device twin of host: same config, batch capacity (host->max_B) and mode
 // (host->training), the pathway map uploaded, then the host's parameters and zero vector (and
 // Adam m and v when training) copied up. Selects no device: call cuda_device_select first.
-// FATAL (with the GPU's message and a hint) when memory runs out.
+// FATAL (with the GPU's message and a hint) when memory runs out, or when the device layout
+// does not match the host model's (a change in src/model.c not mirrored here).
 void model_cuda_init(ModelCuda *mc, const Model *host);
+// The same without a host model: buffers for cfg (zero parameters), the map uploaded. For
+// inference from a parameter array (model_cuda_set_weights), where a host Model's activations
+// would only waste memory.
+void model_cuda_create(ModelCuda *mc, const ModelConfig *cfg, const PathwayMap *map, size_t max_B, int training);
 void model_cuda_free(ModelCuda *mc);
 // 1: allow TF32 tensor-core GEMMs (about 10 bits of mantissa in the products); 0: strict fp32.
 void model_cuda_set_tf32(ModelCuda *mc, int on);
 
-// Host -> device: parameters and gene_zero, plus adam_m/adam_v when both models train.
-void model_cuda_upload_params(ModelCuda *mc, const Model *host);
-// Device -> host: parameters, plus adam_m/adam_v when both models train (for checkpoints).
-void model_cuda_download_params(ModelCuda *mc, Model *host);
+// (gpu.h) model_cuda_upload_params: host -> device parameters and gene_zero, plus adam_m/adam_v
+// when both models train; model_cuda_download_params: the reverse (parameters, m, v).
+// Host -> device from plain arrays: params (n_params, host layout) and gene_zero (G).
+void model_cuda_set_weights(ModelCuda *mc, const float *params, const float *gene_zero);
 // Device -> host: gradients (training models).
 void model_cuda_download_grads(ModelCuda *mc, Model *host);
 // Uploads the AdamW decay mask (n_params bytes, from train_decay_mask); NULL removes it.
 void model_cuda_set_decay_mask(ModelCuda *mc, const uint8_t *mask);
 
-// Forward over a host CSR batch (as model_forward): the batch is staged through pinned buffers
-// and copied asynchronously, densified on the device, run, and the outputs copied back into
-// mc->logits, mc->embedding and mc->attn (host), which are valid when this returns. cell_ids
-// (host, B) key the dropout masks, as on the CPU.
-void model_cuda_forward(ModelCuda *mc, const Csr *x, const int64_t *cell_ids, uint64_t step, uint64_t seed);
-// Zeroes the device gradients (one memset).
-void model_cuda_zero_grad(ModelCuda *mc);
-// Backward of the last forward from HOST loss gradients (as model_backward): dlogits (B,K) and,
-// if not NULL, demb (B,C) are uploaded, then gradients accumulate (+=) on the device.
-void model_cuda_backward(ModelCuda *mc, const float *dlogits, const float *demb);
+// (gpu.h) model_cuda_forward: forward over a host CSR batch (as model_forward): the batch is
+// staged through pinned buffers and copied asynchronously, densified on the device, run, and the
+// outputs copied back into mc->logits, mc->embedding and mc->attn (host), valid on return.
+// cell_ids (host, B) key the dropout masks, as on the CPU.
+// (gpu.h) model_cuda_zero_grad: one memset of the device gradients.
+// (gpu.h) model_cuda_backward: backward of the last forward from HOST loss gradients (as
+// model_backward): dlogits (B,K) and, if not NULL, demb (B,C) are uploaded, then gradients
+// accumulate (+=) on the device.
 // The same from DEVICE loss gradients (for losses computed on the GPU).
 void model_cuda_backward_dev(ModelCuda *mc, const float *d_dlogits, const float *d_demb);
 // Device outputs of the last forward, for losses on the GPU: (B,K), (B,C).
 const float *model_cuda_logits_dev(const ModelCuda *mc);
 const float *model_cuda_embedding_dev(const ModelCuda *mc);
 
-// Sums the gradients over the ranks of d: with nccl (not NULL) one ncclAllReduce on the model's
-// stream; without, through the host (download, dist_allreduce_sum_f32, upload). No-op on 1 rank.
-void model_cuda_allreduce_grads(ModelCuda *mc, const Dist *d, NcclComm *nccl);
-// Global-norm clipping of the device gradients (grad_clip); returns the norm before clipping.
-double model_cuda_grad_clip(ModelCuda *mc, float clip_norm);
-// One Adam/AdamW step on the device (adam_step with the mask of model_cuda_set_decay_mask).
-void model_cuda_adam_step(ModelCuda *mc, const AdamOptions *o, float lr, uint64_t step);
+// Sets the communicator model_cuda_allreduce_grads uses (borrowed; NULL: MPI through the host).
+void model_cuda_set_nccl(ModelCuda *mc, struct NcclComm *nccl);
+// (gpu.h) model_cuda_allreduce_grads: with a communicator, one ncclAllReduce on the model's
+// stream; without, download, dist_allreduce_sum_f32, upload. No-op on 1 rank.
+// (gpu.h) model_cuda_grad_clip: grad_clip of the device gradients; returns the norm before.
+// (gpu.h) model_cuda_adam_step: adam_step on the device with the mask of model_cuda_set_decay_mask.
 // Waits for everything queued on the model's stream.
 void model_cuda_sync(ModelCuda *mc);
+// (gpu.h) model_cuda_infer: inference over all rows of x on the current device (a device model
+// is made and freed inside).
 #endif

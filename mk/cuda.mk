@@ -1,20 +1,20 @@
 # cuda: GPU code in kernels/, built with nvcc only when configure found CUDA (docs/gpu.md).
-# libkida_cuda.a holds the CUDA twins of the layers, losses and Adam, the device model and the
-# NCCL communicator. It depends on libkida_model.a (the parameter layout) and libkida_core.a
-# (log, dist), so on a link line it goes after libkida_pipeline.a and before libkida_model.a;
-# $(KIDA_CUDA_LIB) is empty in a build without CUDA.
+# libkida_cuda.a exists in every build: with CUDA it holds the CUDA twins of the layers, losses
+# and Adam, the device model and the NCCL communicator; without, kernels/gpu_stub.c, so CPU code
+# calls the functions of kernels/gpu.h with no #ifdef. It uses libkida_model.a (the parameter
+# layout) and libkida_core.a (log, dist): on a link line it goes after libkida_pipeline.a and
+# before libkida_model.a.
 SUFFIXES = .cu
 EXTRA_DIST += kernels/cuda_device.cu kernels/cuda_device.h \
 	kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
 	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
 	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
 	kernels/model_cuda.c kernels/model_cuda.h kernels/nccl_comm.c kernels/nccl_comm.h \
-	tests/cuda_testutil.h validation/bench_gpu.sh validation/bench_gpu_torch.py
-if HAVE_CUDA
-KIDA_CUDA_LIB = libkida_cuda.a
-libkida_core_a_SOURCES += kernels/cuda_device.cu kernels/cuda_device.h
+	kernels/gpu.h kernels/gpu_stub.c tests/cuda_testutil.h validation/bench_gpu.sh validation/bench_gpu_torch.py
 noinst_LIBRARIES += libkida_cuda.a
-libkida_cuda_a_SOURCES = kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
+if HAVE_CUDA
+libkida_core_a_SOURCES += kernels/cuda_device.cu kernels/cuda_device.h
+libkida_cuda_a_SOURCES = kernels/gpu.h kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
 	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
 	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
 	kernels/model_cuda.c kernels/model_cuda.h
@@ -39,5 +39,5 @@ bench-gpu: validation/bench_gpu
 	$(SHELL) $(srcdir)/validation/bench_gpu.sh
 .PHONY: bench-gpu
 else
-KIDA_CUDA_LIB =
+libkida_cuda_a_SOURCES = kernels/gpu.h kernels/gpu_stub.c
 endif

@@ -88,7 +88,7 @@ void attention_forward(float *out, float *attn_cls, const float *qkv, size_t B, 
 #pragma omp parallel
     {
         HeadScratch s = scratch_alloc(T, Tq, HS, 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             float *ac = attn_cls ? attn_cls + b * (T - 1) : NULL;  // (T-1)
             if (ac) memset(ac, 0, (T - 1) * sizeof(float));
@@ -115,7 +115,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, size_t
 #pragma omp parallel
     {
         HeadScratch s = scratch_alloc(T, Tq, HS, 1);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             float *db = dqkv + b * T * ld;                      // (T,3C)
             for (size_t n = 0; n < NH; n++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "genematch.h"
+#include "genescore.h"
 #include "h5ad.h"
 #include "log.h"
 
@@ -69,7 +70,32 @@ static void warn_small_classes(const Labels *l, size_t n_total, const char *path
     free(cnt);
 }
 
-static H5ad *open_block(const char *path, const Config *c, const Dist *d, Dataset *ds, Csr *counts) {
+// ATAC (--modality atac): the block's peak counts become gene activity counts (src/genescore.h)
+// with the genes as var names; the rows stay the same. The mapping is built by every rank from
+// the peak names (cheap), so nothing is exchanged.
+static void atac_to_genes(const char *path, const Config *c, Csr *counts, char ***var, size_t *n_vars) {
+    GeneScoreOptions o = genescore_options_from_config(c);
+    char hint[512];
+    snprintf(hint, sizeof hint,
+             "name the peaks chrom:start-end in var, or convert first: kida genescore %s --peaks PEAKS.bed --genes %s "
+             "--out GENES.h5ad, then annotate that file with --modality rna",
+             path, c->genes && *c->genes ? c->genes : "GENES");
+    GeneScorer s = genescore_for_file(path, *var, *n_vars, NULL, c->genes, &o, hint);
+    genescore_require_integer(counts, *var, path);
+    Csr g = genescore_apply(&s, counts);
+    csr_free(counts);
+    *counts = g;
+    strv_free(*var, *n_vars);
+    *var = s.gene_names;   // handed over: freed by the caller with strv_free
+    *n_vars = s.n_genes;
+    s.gene_names = NULL;
+    genescore_free(&s);
+}
+
+// Opens path, reads this rank's block of counts and the var names (n_vars of them); ATAC peak
+// counts are turned into gene counts here.
+static H5ad *open_block(const char *path, const Config *c, const Dist *d, Dataset *ds, Csr *counts, char ***var,
+                        size_t *n_vars) {
     H5ad *h = h5ad_open(path, layer_of(c), c->use_gene_ids, d);
     memset(ds, 0, sizeof *ds);
     ds->path = xstrdup(path);
@@ -79,6 +105,9 @@ static H5ad *open_block(const char *path, const Config *c, const Dist *d, Datase
     dist_block(ds->n_total, d->rank, d->size, &ds->start, &ds->count);
     *counts = h5ad_read_rows(h, ds->start, ds->count);
     h5ad_require_counts(h, counts);
+    *var = h5ad_var_names(h);
+    *n_vars = h5ad_n_vars(h);
+    if (c->modality && !strcmp(c->modality, "atac")) atac_to_genes(path, c, counts, var, n_vars);
     return h;
 }
 
@@ -86,10 +115,10 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
     *lab = labels_read(c->reference, c->label_key, c, d);
     check_labels(lab, c->reference, c->label_key);
     Csr counts;
-    H5ad *h = open_block(c->reference, c, d, ds, &counts);
+    char **var;
+    size_t n_vars;
+    H5ad *h = open_block(c->reference, c, d, ds, &counts, &var, &n_vars);
     warn_small_classes(lab, ds->n_total, c->reference, c->label_key);
-    char **var = h5ad_var_names(h);
-    size_t n_vars = h5ad_n_vars(h);
     PrepOptions po = prep_options_default();
     po.target_sum = c->target_sum;
     po.n_top_genes = (size_t)c->n_top_genes;
@@ -109,9 +138,9 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
 
 void dataset_load_query(Dataset *ds, const char *path, const PrepStats *prep, const Config *c, const Dist *d) {
     Csr counts;
-    H5ad *h = open_block(path, c, d, ds, &counts);
-    char **var = h5ad_var_names(h);
-    size_t n_vars = h5ad_n_vars(h), matched = 0;
+    char **var;
+    size_t n_vars, matched = 0;
+    H5ad *h = open_block(path, c, d, ds, &counts, &var, &n_vars);
     MatchOptions mo = match_options_default();
     mo.case_insensitive = c->gene_case_insensitive;
     mo.map_path = c->gene_map && *c->gene_map ? c->gene_map : NULL;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,28 +66,38 @@ static void check_options(const Config *c) {
     if (c->n_pathways == 0) FATAL("use at least one pathway", "--n-pathways must be >= 1");
 }
 
-// Stratified hold-out: in each class, the cells with the smallest seeded hash, round(f * n).
+// Stratified hold-out: in each class, the round(f * n) cells with the smallest seeded hash.
+typedef struct {
+    int32_t cls;
+    uint64_t key;
+    size_t i;
+} SplitKey;
+
+static int split_cmp(const void *a, const void *b) {
+    const SplitKey *x = a, *y = b;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static void split_holdout(Fit *f) {
-    size_t n = f->ref.n_total, K = f->lab.K;
+    size_t n = f->ref.n_total, m = 0;
     f->holdout = xcalloc(n, 1);
-    uint64_t *key = xmalloc(n * sizeof(uint64_t));
-    for (size_t i = 0; i < n; i++) key[i] = rng_u64((uint64_t)f->c->seed, RNG_STREAM_SPLIT, i, 0);
-    for (size_t k = 0; k < K; k++) {
-        size_t nk = 0;
-        for (size_t i = 0; i < n; i++) nk += f->lab.y[i] == (int32_t)k;
-        size_t take = (size_t)llround(f->c->holdout * (double)nk);
-        if (nk < 3) take = 0;
-        for (size_t t = 0; t < take; t++) {  // selection by repeated minimum: classes are few, n small enough
-            size_t best = n;
-            for (size_t i = 0; i < n; i++)
-                if (f->lab.y[i] == (int32_t)k && !f->holdout[i] && (best == n || key[i] < key[best])) best = i;
-            f->holdout[best] = 1;
-        }
+    SplitKey *k = xmalloc(n * sizeof(SplitKey));
+    for (size_t i = 0; i < n; i++)
+        if (f->lab.y[i] >= 0) k[m++] = (SplitKey){f->lab.y[i], rng_u64((uint64_t)f->c->seed, RNG_STREAM_SPLIT, i, 0), i};
+    qsort(k, m, sizeof(SplitKey), split_cmp);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b < m && k[b].cls == k[a].cls) b++;
+        size_t nk = b - a, take = nk < 3 ? 0 : (size_t)llround(f->c->holdout * (double)nk);
+        for (size_t t = 0; t < take; t++) f->holdout[k[a + t].i] = 1;
+        a = b;
     }
     f->train_ids = xmalloc(n * sizeof(int64_t));
     for (size_t i = 0; i < n; i++)
         if (f->lab.y[i] >= 0 && !f->holdout[i]) f->train_ids[f->n_train++] = (int64_t)i;
-    free(key);
+    free(k);
 }
 
 static char *default_ckpt_dir(const Config *c, const char *main_out) {

@@ -97,35 +97,48 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
     free(part);
 }
 
-// ---- linear: rows are split over the OpenMP threads, each runs a single-threaded sgemm
+// ---- linear: rows are cut into chunks, each a single-threaded sgemm. About four chunks per thread,
+// handed out dynamically, so a thread that loses its core for a while does not hold the others at
+// the barrier; a chunk's result does not depend on which thread computes it.
+
+// Number of chunks for n items, at least min items each.
+static size_t n_chunks(size_t n, size_t min) {
+    size_t k = 4 * (size_t)n_threads();
+    if (n / min < k) k = n / min;
+    return k ? k : 1;
+}
 
 void linear_forward(float *out, const float *in, const float *w, const float *b, size_t N, size_t IC, size_t OC) {
-#pragma omp parallel
-    {
-        size_t n0, n1;
-        thread_range(N, &n0, &n1);
-        if (n1 > n0) {
-            if (b)
-                for (size_t n = n0; n < n1; n++) memcpy(out + n * OC, b, OC * sizeof(float));
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n1 - n0), (int)OC, (int)IC, 1.0f,
-                        in + n0 * IC, (int)IC, w, (int)IC, b ? 1.0f : 0.0f, out + n0 * OC, (int)OC);
-        }
+    size_t nc = n_chunks(N, 256);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t k = 0; k < nc; k++) {
+        size_t n0 = N * k / nc, n1 = N * (k + 1) / nc;
+        if (n1 == n0) continue;
+        if (b)
+            for (size_t n = n0; n < n1; n++) memcpy(out + n * OC, b, OC * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n1 - n0), (int)OC, (int)IC, 1.0f, in + n0 * IC,
+                    (int)IC, w, (int)IC, b ? 1.0f : 0.0f, out + n0 * OC, (int)OC);
     }
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                      size_t N, size_t IC, size_t OC) {
+    size_t nc = din ? n_chunks(N, 256) : 0, oc = n_chunks(OC, 16);
 #pragma omp parallel
     {
-        size_t n0, n1, o0, o1;
-        thread_range(N, &n0, &n1);
-        thread_range(OC, &o0, &o1);
-        if (din && n1 > n0)  // din (N,IC) += dout (N,OC) · w (OC,IC)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(n1 - n0), (int)IC, (int)OC, 1.0f,
-                        dout + n0 * OC, (int)OC, w, (int)IC, 1.0f, din + n0 * IC, (int)IC);
-        if (o1 > o0) {  // dw[o0:o1] (.,IC) += dout[:, o0:o1]ᵀ · in (N,IC)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), (int)IC, (int)N, 1.0f,
-                        dout + o0, (int)OC, in, (int)IC, 1.0f, dw + o0 * IC, (int)IC);
+#pragma omp for schedule(dynamic, 1) nowait
+        for (size_t k = 0; k < nc; k++) {  // din (N,IC) += dout (N,OC) · w (OC,IC), by rows
+            size_t n0 = N * k / nc, n1 = N * (k + 1) / nc;
+            if (n1 > n0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(n1 - n0), (int)IC, (int)OC, 1.0f,
+                            dout + n0 * OC, (int)OC, w, (int)IC, 1.0f, din + n0 * IC, (int)IC);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t k = 0; k < oc; k++) {  // dw[o0:o1] (.,IC) += dout[:, o0:o1]ᵀ · in (N,IC), by output rows
+            size_t o0 = OC * k / oc, o1 = OC * (k + 1) / oc;
+            if (o1 == o0) continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), (int)IC, (int)N, 1.0f, dout + o0,
+                        (int)OC, in, (int)IC, 1.0f, dw + o0 * IC, (int)IC);
             if (db)
                 for (size_t n = 0; n < N; n++) {
                     const float *d = dout + n * OC;  // (OC)

@@ -58,7 +58,10 @@ size_t output_write(const OutputSpec *o, const Dist *d) {
         H5adWriter *w = h5ad_writer_copy_of(o->out_path, o->overwrite, o->query_path);
         write_labels(w, "kida_label", pred, conf, n, o->spec, o->unknown_threshold, 1, &n_unknown);
         write_labels(w, "kida_label_raw", pred, conf, n, o->spec, 0, 0, NULL);
-        if (tpred) write_labels(w, "kida_teacher_label", tpred, tconf, n, o->spec, o->unknown_threshold, 1, NULL);
+        if (tpred) {
+            write_labels(w, "kida_teacher_label", tpred, tconf, n, o->spec, o->unknown_threshold, 1, NULL);
+            write_labels(w, "kida_teacher_label_raw", tpred, tconf, n, o->spec, 0, 0, NULL);
+        }
         h5ad_write_obs_f32(w, "kida_conf", conf, n);
         h5ad_write_obs_f32(w, "kida_entropy", ent, n);
         if (o->anchors) {

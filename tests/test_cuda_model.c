@@ -9,7 +9,8 @@
 // through L layers, reductions in other orders): forward outputs 1e-4, gradients 1e-3, losses
 // 1e-4, the losses of GPU vs host loss code on the same logits 1e-9, dropout masks exact,
 // parameters after 3 Adam steps max |Δ| <= 2·lr·steps (Adam moves an element at most ~lr per
-// step, and elements whose gradient is ~0 may take either sign), TF32 logits 3e-2.
+// step, and elements whose gradient is ~0 may take either sign), Adam m after them 5e-2 (it sums
+// gradients taken at those slightly different parameters), TF32 logits 3e-2.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +171,8 @@ static int run_shape(const Shape *s) {
         model_init(&back, &cfg, &map, B, 1);
         model_cuda_download_params(&mc, &back);
         fails += tu_check_bitwise("download_params == device params", back.params, p, mc.n_params);
-        fails += tu_check("adam m after 3 steps", back.adam_m, cpu.adam_m, cpu.n_params, 1e-3);
+        // m integrates the gradients of parameters that drift apart by up to ~lr per step: loose
+        fails += tu_check("adam m after 3 steps", back.adam_m, cpu.adam_m, cpu.n_params, 5e-2);
         model_free(&back);
         free(p);
     }
@@ -223,6 +225,14 @@ static int run_shape(const Shape *s) {
         fails += tu_check("inference logits", mi.logits, inf.logits, B * K, 1e-4);
         fails += tu_check("inference embedding", mi.embedding, inf.embedding, B * C, 1e-4);
         fails += tu_check("inference attn", mi.attn, inf.attn, B * s->P, 1e-4);
+        // model_cuda_infer in uneven batches (rows as views into x) must give the same rows
+        float *il = xmalloc(B * K * sizeof(float)), *ie = xmalloc(B * C * sizeof(float));
+        float *ia = xmalloc(B * s->P * sizeof(float));
+        model_cuda_infer(il, ie, ia, &cfg, &map, inf.gene_zero, inf.params, &x, B > 4 ? B / 3 + 1 : 2, 0);
+        fails += tu_check("model_cuda_infer logits (uneven batches)", il, inf.logits, B * K, 1e-4);
+        fails += tu_check("model_cuda_infer embedding", ie, inf.embedding, B * C, 1e-4);
+        fails += tu_check("model_cuda_infer attn", ia, inf.attn, B * s->P, 1e-4);
+        free(il), free(ie), free(ia);
         model_cuda_set_tf32(&mi, 1);
         model_cuda_forward(&mi, &x, NULL, 0, 0);
         fails += tu_check("inference logits, TF32", mi.logits, inf.logits, B * K, 3e-2);

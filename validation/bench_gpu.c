@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
         }
     }
     model_cuda_set_decay_mask(&mc, mask);
-    NcclComm *nccl = NULL;
+    struct NcclComm *nccl = NULL;
 #ifdef HAVE_NCCL
     NcclComm nc;
     if (d.size > 1) {
@@ -159,6 +159,7 @@ int main(int argc, char **argv) {
         nccl = &nc;
     }
 #endif
+    model_cuda_set_nccl(&mc, nccl);
     AdamOptions o = adam_defaults();
     o.adamw = 1;
     float *probs = xmalloc(B * cfg.K * sizeof(float)), *dlogits = xmalloc(B * cfg.K * sizeof(float));
@@ -182,7 +183,7 @@ int main(int argc, char **argv) {
         model_cuda_backward(&mc, dlogits, NULL);
         model_cuda_sync(&mc);
         double t3 = wall_time();
-        model_cuda_allreduce_grads(&mc, &d, nccl);
+        model_cuda_allreduce_grads(&mc, &d);
         model_cuda_sync(&mc);
         double t4 = wall_time();
         model_cuda_adam_step(&mc, &o, 1e-4f, s + 1);
@@ -203,16 +204,17 @@ int main(int argc, char **argv) {
             for (size_t s = 0; s < total; s++) {
                 dist_barrier(&d);
                 double t0 = wall_time();
-                model_cuda_allreduce_grads(&mc, &d, nccl);
+                model_cuda_allreduce_grads(&mc, &d);
                 model_cuda_sync(&mc);
                 t[s] = wall_time() - t0;
             }
             t_nccl = median(t + warm, steps);
         }
+        model_cuda_set_nccl(&mc, NULL);
         for (size_t s = 0; s < total; s++) {
             dist_barrier(&d);
             double t0 = wall_time();
-            model_cuda_allreduce_grads(&mc, &d, NULL);
+            model_cuda_allreduce_grads(&mc, &d);
             model_cuda_sync(&mc);
             t[s] = wall_time() - t0;
         }

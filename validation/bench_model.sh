@@ -31,12 +31,15 @@ function grab(arr,   i, kv) { for (i = 3; i <= NF; i++) { split($i, kv, "="); ar
 /^RESULT kida/  { grab(k); if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
 /^RESULT torch/ { grab(t) }
 END {
-    printf "%-10s %11s %11s %6s | %11s %11s %6s | %s\n", "", "kida train", "torch train", "ratio",
+    printf "cells/s, median step (best step)\n"
+    printf "%-10s %17s %17s %6s | %17s %17s %6s | %s\n", "", "kida train", "torch train", "ratio",
            "kida infer", "torch infer", "ratio", "kida train vs sgemm"
     for (i = 1; i <= n; i++) {
         th = order[i]; tt = t[th, "train"] + 0; ti = t[th, "infer"] + 0
-        printf "%-10s %11.2f %11.2f %6s | %11.2f %11.2f %6s | %s%%\n", th, k[th, "train"], tt,
-               (tt > 0 ? sprintf("%.1fx", k[th, "train"] / tt) : "-"), k[th, "infer"], ti,
+        printf "%-10s %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7.2f (%7.2f) %7.2f (%7.2f) %6s | %s%%\n", th,
+               k[th, "train"], k[th, "train_best"], tt, t[th, "train_best"],
+               (tt > 0 ? sprintf("%.1fx", k[th, "train"] / tt) : "-"),
+               k[th, "infer"], k[th, "infer_best"], ti, t[th, "infer_best"],
                (ti > 0 ? sprintf("%.1fx", k[th, "infer"] / ti) : "-"), k[th, "train_pct"]
     }
 }' "$out"

@@ -21,6 +21,9 @@
 #          100 pathways; KIDA_STOP_AFTER_STEPS stops the run; cells/s from kida's progress lines
 #          (first window dropped as warm-up); CPU per step from GNU time minus the read run's CPU.
 #   paper  the same with the paper network (width 128, 4 layers, 8 heads, 300 pathways, batch 16).
+#   ada    the student's clustering loss (forward + backward) for a global batch of N cells: every
+#          rank computes it over the gathered batch (validation/bench_scaling_ada.c, built here
+#          with mpicc against the build's libkida_loss.a).
 #   mem    at 2 ranks, per atlas size: load only, load + a training epoch's row exchange
 #          (3 steps), and `kida predict` of the atlas with a small model (rank 0 gathers and
 #          writes every output row).
@@ -29,7 +32,7 @@
 # comparable at similar load, CPU seconds are.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PARTS=read,train,paper,mem
+PARTS=read,train,paper,ada,mem
 SIZES=100k
 RANKS=1,2,4
 while [ $# -gt 0 ]; do
@@ -191,7 +194,7 @@ train_table() {  # part net steps
             c = (a - z) / st
             printf "| %s | %d | %d | %d | %s | %s | %s | %.3f | %.2f | %s |\n", net, np, b, st, r,
                 r == "NA" ? "NA" : sprintf("%.3f", b / r), (r == "NA" || r1 == "NA") ? "NA" : sprintf("%.2f", r / (np * r1)),
-                c, c1 / c, ld }'
+                c, c1 / (np * c), ld }'
     done
 }
 if has "$PARTS" train; then
@@ -203,6 +206,25 @@ if has "$PARTS" paper; then
     echo
     echo "### (b') the paper network (width 128, 4 layers, 8 heads, 300 pathways, batch 16)"
     train_table paper "$NET_PAPER" "$PAPER_STEPS"
+fi
+
+# ---- (b'') clustering loss ---------------------------------------------------------------------
+if has "$PARTS" ada; then
+    echo
+    echo "### (b'') the student's clustering loss per step, any rank count (1 thread)"
+    echo
+    B=$(dirname "$KIDA")
+    if mpicc -std=c11 -O2 -fopenmp -I"$ROOT/src" -I"$ROOT/mpi" -I"$B" \
+        "$ROOT/validation/bench_scaling_ada.c" "$B/libkida_loss.a" "$B/libkida_core.a" -lm -o "$OUT/bench_scaling_ada" 2> "$OUT/ada_build.log"; then
+        echo "| global batch N | width C | classes K | CPU s (forward + backward) | workspace (MB) | load avg |"
+        echo "|---|---|---|---|---|---|"
+        ld=$(load)
+        for k in 7 100; do
+            "$OUT/bench_scaling_ada" 128 $k 256 512 1024 2048 | awk -v ld="$ld" '{ printf "| %d | %d | %d | %.3f | %.1f | %s |\n", $1, $2, $3, $4, $5, ld }'
+        done
+    else
+        echo "(not built: see $OUT/ada_build.log)"
+    fi
 fi
 
 # ---- (c) memory per rank --------------------------------------------------------------------

@@ -1,12 +1,16 @@
 #!/bin/bash
-# A one-node Slurm cluster on localhost (munged, slurmctld, slurmd as root; state in a temp dir)
-# runs jobscripts/cpu-node.sbatch on tests/small.conf with 2 ranks:
-#   1. straight through: the job completes and writes its output;
-#   2. stopped mid-training by SIGTERM to the batch shell (what --signal=B:TERM@120 does at the
-#      time limit): kida checkpoints, the job requeues itself, resumes, and its output is
-#      bit-identical (h5diff /obsm/X_kida) to run 1;
-#   3. job 1 requeued after it finished: the output is kept, kida is not run again;
-#   4. jobscripts/multi-node.sbatch on this one node (-N 1) completes with the same result.
+# The jobscripts on a one-node Slurm cluster started on localhost (munged, slurmctld, slurmd as
+# root; state, sockets, logs in a temp dir; ports of its own); each job: 2 ranks, tests/small.conf.
+#   full   cpu-node.sbatch straight through: completes, writes the output, removes its checkpoint;
+#   stop   cpu-node.sbatch, SIGTERM to the batch shell mid-training (what --signal=B:TERM@120 does
+#          before the time limit): kida checkpoints, exits 75, the script requeues the job, the
+#          second start resumes; X_kida bit-identical (h5diff) to full;
+#   full   requeued after it finished: the output is kept and kida is not run again;
+#   multi  multi-node.sbatch (on one node), `scontrol requeue` mid-training (Slurm signals every
+#          process of the job, as on preemption): resumed, bit-identical to full;
+#   gpu    gpu-node.sbatch with 2 GPUs that exist in name only (gres files link to /dev/null),
+#          kida on the CPU: `scancel` mid-training ends the job for good (CANCELLED, not
+#          requeued, checkpoint kept); the script submitted again resumes; bit-identical to full.
 # Installs slurm-wlm and munge with apt-get when missing. Leaves no daemon running.
 # Exit: 0 pass, 1 fail, 77 skip (not root, no apt-get, slurmd cannot run here), 99 setup error.
 # Outside the test suite: sudo KIDA=build/kida tests/slurm/run-slurm-test.sh  (KEEP=1 keeps logs)
@@ -130,13 +134,19 @@ submit() {
 }
 state() { scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 field() { scontrol show job -o "$1" 2>/dev/null | grep -o " $2=[^ ]*" | cut -d= -f2; }
-# finish ID NAME: waits (5 min at most) until the job has ended, fails unless it COMPLETED with 0
-finish() {
+# ended ID: waits (5 min at most) until job ID has ended; prints its state
+ended() {
     for _ in $(seq 600); do
-        case $(state "$1") in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL) break ;; esac
+        case $(state "$1") in
+        COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL) break ;;
+        esac
         sleep 0.5
     done
-    s=$(state "$1")
+    state "$1"
+}
+# finish ID NAME: waits until the job has ended; fails unless it COMPLETED with exit 0
+finish() {
+    s=$(ended "$1")
     [ "$s" = COMPLETED ] && [ "$(field "$1" ExitCode)" = 0:0 ] && return 0
     cat "$W/$2.log"
     fail "job $2 ($1) ended $s, exit $(field "$1" ExitCode)"
@@ -153,37 +163,74 @@ has full "2 ranks"
 has full "2 rank(s) on 1 node(s)"
 has full "kida exited 0"
 
-b=$(submit stop cpu-node.sbatch "--log-every 1") || die "sbatch failed"
-for _ in $(seq 600); do grep -q '^teacher | epoch' "$W/stop.log" 2>/dev/null && break; sleep 0.2; done
-grep -q '^teacher | epoch' "$W/stop.log" || { cat "$W/stop.log"; fail "job stop never started training"; }
-scancel --signal=TERM --batch "$b" || fail "scancel --signal=TERM --batch $b"
-say "job stop ($b): SIGTERM sent to the batch shell"
-finish "$b" stop
-say "job stop ($b) completed after $(field "$b" Restarts) requeue(s)"
-has stop "asking kida to checkpoint"
-has stop "stopped by signal"
-has stop "requeued; it continues"
-has stop "kida job $b start 2"
-has stop "resuming from"
-[ "$(field "$b" Restarts)" = 1 ] || fail "job stop: Restarts=$(field "$b" Restarts), want 1"
-[ ! -e "$W/out/stop.h5ad.ckpt/checkpoint.h5" ] || fail "job stop left its checkpoint"
-h5diff "$W/out/full.h5ad" "$W/out/stop.h5ad" /obsm/X_kida >"$W/diff" 2>&1 || { head "$W/diff"; fail "stopped + resumed X_kida differs"; }
-say "stopped, requeued, resumed: X_kida bit-identical"
+# same NAME: job NAME's X_kida is bit-identical to job full's
+same() {
+    h5diff "$W/out/full.h5ad" "$W/out/$1.h5ad" /obsm/X_kida >"$W/diff" 2>&1 ||
+        { head "$W/diff"; fail "$1: X_kida differs from job full"; }
+}
+# interrupt NAME ID CMD...: once job NAME trains, freezes its ranks (SIGSTOP), runs CMD, gives the
+# signals 2 s to arrive, thaws the ranks: the stop lands mid-training however fast this machine is
+interrupt() {
+    name=$1 id=$2
+    shift 2
+    for _ in $(seq 1200); do grep -q '^teacher | epoch' "$W/$name.log" 2>/dev/null && break; sleep 0.1; done
+    ranks=$(scontrol listpids "$id" 2>/dev/null | awk 'NR > 1 {print $1}' | while read -r p; do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = kida ] && echo "$p"; done)
+    [ -n "$ranks" ] || { cat "$W/$name.log"; fail "job $name: no kida process while training"; }
+    # shellcheck disable=SC2086  # a list of pids
+    kill -STOP $ranks
+    "$@" || fail "$*"
+    sleep 2
+    # shellcheck disable=SC2086
+    kill -CONT $ranks 2>/dev/null
+    say "job $name ($id): $* mid-training"
+}
+# resumed NAME ID: the job stopped with a checkpoint, started again once, resumed, and matches full
+resumed() {
+    finish "$2" "$1"
+    has "$1" "stopped by signal"
+    has "$1" "kida exited 75"
+    has "$1" "kida job $2 start 2"
+    has "$1" "resuming from .*: \(teacher\|student\) phase"
+    [ "$(field "$2" Restarts)" = 1 ] || fail "job $1: Restarts=$(field "$2" Restarts), want 1"
+    [ ! -e "$W/out/$1.h5ad.ckpt/checkpoint.h5" ] || fail "job $1 left its checkpoint"
+    same "$1"
+    say "job $1 ($2): stopped, requeued, resumed; X_kida bit-identical to job full"
+}
 
+# the time limit's --signal=B:TERM@120: SIGTERM to the batch shell only; the script requeues
+b=$(submit stop cpu-node.sbatch "--log-every 1") || die "sbatch failed"
+interrupt stop "$b" scancel --signal=TERM --batch "$b"
+resumed stop "$b"
+has stop "asking kida to checkpoint"
+has stop "requeued; it continues"
+
+# a finished job requeued: its output is kept, kida does not run again
 sum=$(cksum <"$W/out/full.h5ad")
 scontrol requeue "$a" || fail "scontrol requeue $a"
 finish "$a" full
 has full "finished before, kept"
 [ "$(cksum <"$W/out/full.h5ad")" = "$sum" ] || fail "a finished job's output changed when it was requeued"
-say "requeued finished job kept its output"
+say "job full ($a) requeued after it finished: output kept"
 
-c=$(submit multi multi-node.sbatch) || die "sbatch failed"
-finish "$c" multi
-h5diff "$W/out/full.h5ad" "$W/out/multi.h5ad" /obsm/X_kida >"$W/diff" 2>&1 || { head "$W/diff"; fail "multi-node X_kida differs"; }
-say "multi-node.sbatch on one node: X_kida bit-identical"
-d=$(KIDA_DEVICE=cpu SBATCH_GPUS_PER_NODE=2 submit gpu gpu-node.sbatch) || die "sbatch failed"
-finish "$d" gpu
-has gpu "gpus 0,1"
-h5diff "$W/out/full.h5ad" "$W/out/gpu.h5ad" /obsm/X_kida >"$W/diff" 2>&1 || { head "$W/diff"; fail "gpu-node X_kida differs"; }
-say "gpu-node.sbatch (--device cpu, 2 GPUs in name only): X_kida bit-identical"
+# Slurm requeues a running job itself (as on preemption): SIGTERM to every process of the job
+c=$(submit multi multi-node.sbatch "--log-every 1") || die "sbatch failed"
+interrupt multi "$c" scontrol requeue "$c"
+resumed multi "$c"
+
+# scancel: the job ends for good with its checkpoint; the script submitted again resumes from it
+export KIDA_DEVICE=cpu SBATCH_GPUS_PER_NODE=2
+d=$(submit gpu gpu-node.sbatch "--log-every 1") || die "sbatch failed"
+interrupt gpu "$d" scancel "$d"
+[ "$(ended "$d")" = CANCELLED ] || { cat "$W/gpu.log"; fail "job gpu ($d) ended $(state "$d"), want CANCELLED"; }
+[ "$(field "$d" Restarts)" = 0 ] || fail "job gpu: cancelled job requeued itself"
+[ -e "$W/out/gpu.h5ad.ckpt/checkpoint.h5" ] || fail "job gpu: cancelled without a checkpoint"
+has gpu "not requeued by this script"
+e=$(submit gpu gpu-node.sbatch) || die "sbatch failed"
+finish "$e" gpu
+has gpu "kida job $e start 1 .*gpus 0,1"
+has gpu "resuming from"
+same gpu
+say "job gpu ($d, $e): gpu-node.sbatch (2 GPUs in name only, --device cpu) cancelled, submitted again," \
+    "resumed; X_kida bit-identical"
 echo "PASS: slurm jobscripts (${SECONDS}s)"
