@@ -83,7 +83,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
     int have_student = 0, rc = run_teacher(&f, &T);
     Predictions tq = {0}, sq = {0};
     if (rc == 0) {
-        tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64);
+        tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
         size_t n_anchor = 0;
         int64_t *anchors = anchors_select(d, tq.pred, tq.entropy, q.count, q.n_total, f.spec.K, c->anchor_fraction, &n_anchor);
         free(f.st.anchors);
@@ -104,7 +104,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
                 rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
                 if (rc == 0) log_info("student trained in %.1f s", wall_time() - t0);
             }
-            if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64);
+            if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
         }
     }
     if (rc == 0) {

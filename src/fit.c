@@ -10,6 +10,7 @@
 
 #include "atomic.h"
 #include "gmt.h"
+#include "gpu.h"
 #include "infer.h"
 #include "log.h"
 #include "rng.h"
@@ -113,6 +114,7 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     f->c = c;
     f->d = d;
     check_options(c);
+    f->gpu = gpu_choose_device(c->device, c->precision, d);  // collective; a bad --device fails before any work
     if (!c->reference || !*c->reference) FATAL("give the labelled reference with --reference FILE.h5ad", "no reference given");
     char *dir = default_ckpt_dir(c, main_out);
     if (d->rank == 0 && mkdir(dir, 0777) != 0 && errno != EEXIST)
@@ -202,6 +204,8 @@ TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const M
 
 typedef struct {
     Fit *f;
+    Model *m;                // the model being trained
+    struct ModelCuda *gpu;   // its device twin, or NULL
     const Model *teacher, *student;
     EpochStats *es;
     uint64_t *step;
@@ -225,6 +229,7 @@ static int on_step(void *ctx, size_t epoch, size_t next_batch, int stop) {
     f->st.batch = next_batch;
     f->st.step = *h->step;
     record_partial(f, h->es);
+    if (h->gpu) model_cuda_download_params(h->gpu, h->m);  // the checkpoint is written from the host model
     fit_checkpoint(f, h->teacher, h->student);
     if (stop) h->stopped = 1;
     return stop;
@@ -251,7 +256,7 @@ static double holdout_accuracy(Fit *f, const Model *m) {
             sub.indptr[idx + 1] = at + (hi - lo);
             truth[idx++] = f->lab.y[f->ref.start + i];
         }
-        Predictions p = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &sub, 64);
+        Predictions p = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &sub, 64, f->gpu);
         for (size_t i = 0; i < n; i++) cnt[0] += p.pred[i] == truth[i];
         cnt[1] = (int64_t)n;
         predictions_free(&p);
@@ -278,6 +283,8 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
     TrainOptions o = fit_train_options(f, phase, epochs, m);
     uint8_t *mask = train_decay_mask(m);
     o.decay_mask = mask;
+    // the device twin starts from the host model (fresh or resumed: params, Adam m and v)
+    o.gpu = f->gpu ? model_cuda_new(m, f->gpu == GPU_TF32, mask, f->d) : NULL;
     size_t nb = train_n_batches(td->n_ids, o.batch);
     int resuming = f->resumed && f->st.phase == phase;
     size_t epoch = resuming ? f->st.epoch : 0, batch = resuming ? f->st.batch : 0;
@@ -301,7 +308,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
             es.steps = (size_t)f->st.partial[3];
             es.cells = (size_t)f->st.partial[4];
         }
-        HookCtx h = {f, teacher, student, &es, &step, 0};
+        HookCtx h = {f, m, o.gpu, teacher, student, &es, &step, 0};
         size_t next = train_epoch(m, f->d, td, &o, epoch, batch, &step, &es, on_step, &h);
         if (h.stopped || next < nb) {
             log_info("%s: stopped by signal at epoch %zu, batch %zu; checkpoint %s written. Continue with --resume.", o.name,
@@ -344,6 +351,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
     }
     free(best_params);
     free(mask);
+    model_cuda_delete(o.gpu);
     f->resumed = f->resumed && f->st.phase != phase;  // later phases start fresh
     return rc;
 }

@@ -26,6 +26,7 @@ typedef struct {
     char *ckpt_path;     // <checkpoint-dir>/checkpoint.h5
     TrainState st;       // progress (resumed or fresh)
     int resumed;
+    int gpu;             // GPU_NONE / GPU_FP32 / GPU_TF32 (kernels/gpu.h), from --device/--precision
 } Fit;
 
 // Checks options and output paths, loads the reference, fits preprocessing, chooses pathways,

@@ -5,11 +5,16 @@
 #include <string.h>
 
 #include "exchange.h"
+#include "gpu.h"
 #include "log.h"
 #include "losses.h"
 
+static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                      const float *params, const Csr *x, size_t batch);
+static void finish(Predictions *pp);
+
 Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
-                       const Csr *x, size_t batch) {
+                       const Csr *x, size_t batch, int gpu) {
     size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
     Predictions p = {.n = n, .K = K, .C = C, .P = P};
     p.logits = xmalloc((n ? n : 1) * K * sizeof(float));
@@ -20,6 +25,17 @@ Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const floa
     p.emb = xmalloc((n ? n : 1) * C * sizeof(float));
     p.attn = xmalloc((n ? n : 1) * P * sizeof(float));
     if (n == 0) return p;
+    if (gpu) model_cuda_infer(p.logits, p.emb, p.attn, cfg, map, gene_zero, params, x, INFER_GPU_BATCH, gpu == GPU_TF32);
+    else infer_cpu(&p, cfg, map, gene_zero, params, x, batch);
+    finish(&p);
+    return p;
+}
+
+// The CPU loop: model_forward over batches of rows into p's logits, emb and attn.
+static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                      const float *params, const Csr *x, size_t batch) {
+    Predictions p = *pp;
+    size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
     if (batch > n) batch = n;
     Model m;
     model_init(&m, cfg, map, batch, 0);
@@ -35,6 +51,12 @@ Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const floa
         csr_free(&xb);
     }
     model_free(&m);
+}
+
+// Probabilities, predicted class, confidence and entropy from p's logits.
+static void finish(Predictions *pp) {
+    Predictions p = *pp;
+    size_t n = p.n, K = p.K;
     softmax_rows(p.probs, p.logits, n, K, 1.0f);
     for (size_t i = 0; i < n; i++) {
         const float *q = p.probs + i * K;
@@ -45,7 +67,6 @@ Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const floa
         p.conf[i] = q[best];
         p.entropy[i] = entropy_row(q, K);
     }
-    return p;
 }
 
 void predictions_free(Predictions *p) {

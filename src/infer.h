@@ -19,8 +19,11 @@ typedef struct {
     float *attn;      // (n,P) cls -> pathway attention
 } Predictions;
 
-// params: the trained weights (n_params floats, layout of cfg). batch: cells per forward.
+// params: the trained weights (n_params floats, layout of cfg). batch: cells per forward on the
+// CPU. gpu: GPU_NONE, or GPU_FP32 / GPU_TF32 (kernels/gpu.h) to run on this rank's GPU, in batches
+// of INFER_GPU_BATCH.
 Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
-                       const Csr *x, size_t batch);
+                       const Csr *x, size_t batch, int gpu);
+#define INFER_GPU_BATCH 512
 void predictions_free(Predictions *p);
 #endif

@@ -10,12 +10,14 @@
 #include "modelfile.h"
 #include "output.h"
 #include "fit.h"
+#include "gpu.h"
 
 int cmd_predict(const Config *c, const Dist *d) {
     if (!c->model || !*c->model) FATAL("give a model saved by kida train/annotate with --model MODEL.h5", "kida predict needs --model");
     if (!c->query || !*c->query) FATAL("give the cells to annotate with --query FILE.h5ad", "kida predict needs --query");
     if (!c->out || !*c->out) FATAL("give the output file with --out OUT.h5ad", "kida predict needs --out");
     fit_check_output(c->out, c->overwrite, "--out");
+    int gpu = gpu_choose_device(c->device, c->precision, d);
     ModelSpec spec;
     modelfile_read_spec(c->model, &spec);
     const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";
@@ -27,7 +29,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     Model m;
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
-    Predictions p = infer_rows(&spec.mc, &map, spec.prep.zero, m.params, &q.x, 64);
+    Predictions p = infer_rows(&spec.mc, &map, spec.prep.zero, m.params, &q.x, 64, gpu);
     OutputSpec o = {.query_path = c->query, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
     size_t unk = output_write(&o, d);

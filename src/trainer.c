@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "exchange.h"
+#include "gpu.h"
 #include "log.h"
 #include "losses.h"
 #include "rng.h"
@@ -44,20 +45,21 @@ void train_check_sync(const Model *m, const Dist *d, const char *where) {
 // The student's loss terms for this rank's slice [s0, s0+c) of a global batch of n cells.
 // Adds α·KD and β·L_ada gradients into dlogits (c,K) and demb (c,C); returns the global batch
 // losses (kd mean, ada) in out[0..1].
-static void student_loss(Model *m, const Dist *d, const float *soft, size_t s0, size_t c, size_t n,
-                         const TrainOptions *o, float *dlogits, float *demb, double out[2]) {
+static void student_loss(const Model *m, const float *logits, const float *embedding, const Dist *d,
+                         const float *soft, size_t s0, size_t c, size_t n, const TrainOptions *o, float *dlogits,
+                         float *demb, double out[2]) {
     size_t K = m->cfg.K, C = m->cfg.C;
-    double kd = c ? kd_forward(m->logits, soft, c, K, o->tau) : 0.0;
-    if (c) kd_backward(dlogits, m->logits, soft, c, K, o->tau, o->alpha / (float)n);
+    double kd = c ? kd_forward(logits, soft, c, K, o->tau) : 0.0;
+    if (c) kd_backward(dlogits, logits, soft, c, K, o->tau, o->alpha / (float)n);
     dist_allreduce_sum_f64(d, &kd, 1);
     out[0] = kd / (double)n;
     out[1] = 0;
     if (o->beta == 0.0f) return;
     // the clustering loss sees the whole global batch, in global batch order
     float *q = xmalloc((c ? c : 1) * K * sizeof(float));
-    if (c) softmax_rows(q, m->logits, c, K, 1.0f);
+    if (c) softmax_rows(q, logits, c, K, 1.0f);
     float *E = xmalloc(n * C * sizeof(float)), *Q = xmalloc(n * K * sizeof(float));
-    dist_allgatherv_f32(d, m->embedding, c * C, E, NULL);
+    dist_allgatherv_f32(d, embedding, c * C, E, NULL);
     dist_allgatherv_f32(d, q, c * K, Q, NULL);
     out[1] = ada_forward(E, Q, n, C, K);
     float *dE = xcalloc(n * C, sizeof(float)), *dL = xcalloc(n * K, sizeof(float));
@@ -102,31 +104,45 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         size_t c = cnt[t], bsz = t + 1 < nb ? o->batch : td->n_ids - t * o->batch;
         Csr b = csr_slice(&rows, off[t], c);
         const int64_t *ids = want + off[t];
-        model_zero_grad(m);
+        struct ModelCuda *gpu = o->gpu;
+        if (gpu) model_cuda_zero_grad(gpu);
+        else model_zero_grad(m);
         memset(dlogits, 0, (maxc ? maxc : 1) * K * sizeof(float));
         memset(demb, 0, (maxc ? maxc : 1) * C * sizeof(float));
         uint64_t dropout_step = (o->phase_id << 40) + *step;
-        if (c) model_forward(m, &b, ids, dropout_step, o->seed);
+        if (c && gpu) model_cuda_forward(gpu, &b, ids, dropout_step, o->seed);
+        else if (c) model_forward(m, &b, ids, dropout_step, o->seed);
+        const float *logits = gpu ? model_cuda_host_logits(gpu) : m->logits;            // (c,K)
+        const float *embedding = gpu ? model_cuda_host_embedding(gpu) : m->embedding;   // (c,C)
         double loss[3] = {0, 0, 0};  // total, kd, ada
         if (o->loss == LOSS_CE) {
             for (size_t i = 0; i < c; i++) lab[i] = td->labels[ids[i]];
-            double s = c ? ce_forward(probs, m->logits, lab, c, K) : 0.0;
+            double s = c ? ce_forward(probs, logits, lab, c, K) : 0.0;
             if (c) ce_backward(dlogits, probs, lab, c, K, 1.0f / (float)bsz);
             dist_allreduce_sum_f64(d, &s, 1);
             loss[0] = s / (double)bsz;
         } else {
             double part[2];
-            student_loss(m, d, soft + off[t] * K, s0[t], c, bsz, o, dlogits, demb, part);
+            student_loss(m, logits, embedding, d, soft + off[t] * K, s0[t], c, bsz, o, dlogits, demb, part);
             loss[1] = part[0];
             loss[2] = part[1];
             loss[0] = o->alpha * part[0] + o->beta * part[1];
         }
-        if (c) model_backward(m, dlogits, o->loss == LOSS_STUDENT ? demb : NULL);
-        dist_allreduce_sum_f32(d, m->grads, m->n_params);
-        if (o->adam.clip_norm > 0) grad_clip(m->grads, m->n_params, o->adam.clip_norm);
+        const float *de = o->loss == LOSS_STUDENT ? demb : NULL;
         *step += 1;
         float lr = lr_at(o->schedule, o->adam.lr, *step, o->warmup, total_steps);
-        adam_step(m->params, m->grads, m->adam_m, m->adam_v, m->n_params, &o->adam, lr, *step, o->decay_mask);
+        if (gpu) {
+            if (c) model_cuda_backward(gpu, dlogits, de);
+            model_cuda_allreduce_grads(gpu, d);
+            if (o->adam.clip_norm > 0) model_cuda_grad_clip(gpu, o->adam.clip_norm);
+            model_cuda_adam_step(gpu, &o->adam, lr, *step);
+            if (o->debug_sync) model_cuda_download_params(gpu, m);
+        } else {
+            if (c) model_backward(m, dlogits, de);
+            dist_allreduce_sum_f32(d, m->grads, m->n_params);
+            if (o->adam.clip_norm > 0) grad_clip(m->grads, m->n_params, o->adam.clip_norm);
+            adam_step(m->params, m->grads, m->adam_m, m->adam_v, m->n_params, &o->adam, lr, *step, o->decay_mask);
+        }
         if (o->debug_sync) train_check_sync(m, d, o->name);
         csr_free(&b);
         st->loss += loss[0];
@@ -156,6 +172,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         int stop = signals_stop_requested(d);
         if (hook && hook(ctx, epoch, t + 1, stop)) { t++; break; }
     }
+    if (o->gpu) model_cuda_download_params(o->gpu, m);  // the host model is current after train_epoch
     csr_free(&rows);
     free(soft); free(perm); free(s0); free(cnt); free(off); free(want);
     free(dlogits); free(demb); free(probs); free(lab);

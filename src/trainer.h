@@ -16,6 +16,8 @@
 
 typedef enum { LOSS_CE, LOSS_STUDENT } LossKind;
 
+struct ModelCuda;  // kernels/gpu.h
+
 typedef struct {
     LossKind loss;
     const char *name;      // "teacher" / "student", for progress lines
@@ -29,6 +31,8 @@ typedef struct {
     size_t log_every;
     int debug_sync;
     const uint8_t *decay_mask;  // (n_params) AdamW decay mask, from train_decay_mask
+    struct ModelCuda *gpu;      // not NULL: steps run on this device twin of the model (kernels/gpu.h);
+                                // the host model is brought up to date at the end of train_epoch
 } TrainOptions;
 
 typedef struct {

@@ -91,7 +91,8 @@ static double sgemm_rate(size_t M, size_t N, size_t K, int threads, double *per_
     return flop / median(t + 1, 5) * 1e-9;
 }
 
-// Times one call of each layer at paper shapes (B cells), forward and backward.
+// Times one call of each layer at paper shapes (B cells), forward and backward, in process CPU
+// time (all threads).
 static void profile(const Model *m, size_t B) {
     const ModelConfig *c = &m->cfg;
     size_t T = c->T, C = c->C, F = c->F, BT = B * T;
@@ -106,9 +107,9 @@ static void profile(const Model *m, size_t B) {
 #define TIME(label, call)                                                     \
     do {                                                                      \
         call;                                                                 \
-        t0 = wall_time();                                                     \
+        t0 = cpu_time();                                                      \
         call;                                                                 \
-        printf("    %-34s %8.2f ms\n", label, (wall_time() - t0) * 1e3);     \
+        printf("    %-34s %8.2f ms\n", label, (cpu_time() - t0) * 1e3);      \
     } while (0)
     TIME("layernorm fwd (BT,C)", layernorm_forward(y, mean, rstd, x, w, bb, BT, C));
     TIME("layernorm bwd (BT,C)", layernorm_backward(y, dw, bb, d, x, mean, rstd, w, BT, C));
@@ -202,7 +203,7 @@ int main(int argc, char **argv) {
                100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu);
         fflush(stdout);
         if (do_profile) {
-            printf("  per-layer times, %d thread(s), batch %zu:\n", threads[k], B);
+            printf("  per-layer CPU times, %d thread(s), batch %zu:\n", threads[k], B);
             profile(&tr, B);
         }
     }
