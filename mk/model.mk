@@ -1,6 +1,7 @@
 # model: the kida network on the CPU (src/model.h), forward and backward, and its tests
 libkida_model_a_SOURCES += src/pathmap.c src/pathmap.h src/model.c src/model.h \
-	src/layers.c src/layers.h src/pathemb.c src/attention.c src/vecmath.h
+	src/layers.c src/layers.h src/pathemb.c src/attention.c src/attention_tiles.c src/attention_tiles.h \
+	src/vecmath.h
 # -fno-trapping-math lets the vectoriser if-convert the selects in src/vecmath.h; -ffp-contract=fast
 # allows fused multiply-add (-std=c11 turns it off)
 libkida_model_a_CFLAGS = $(AM_CFLAGS) -fno-trapping-math -ffp-contract=fast

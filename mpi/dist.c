@@ -134,7 +134,7 @@ void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, i
     int64_t off = 0;
     for (int r = 0; r < d->size; r++) {
         if (all[r] > INT32_MAX || off > INT32_MAX)
-            FATAL("use more ranks (each rank sends its rows to rank 0 for writing)", "gather of %lld floats exceeds int counts", (long long)off);
+            FATAL("annotate the query in parts of fewer cells (the output is gathered on rank 0; see docs/scaling.md)", "gather of %lld floats to rank 0 exceeds MPI int counts", (long long)off);
         cnt[r] = (int)all[r];
         dsp[r] = (int)off;
         off += all[r];

@@ -1,5 +1,6 @@
 // attention: multi-head self-attention, one (cell, head) block at a time (see layers.h).
-// Each head's q, k, v are first copied into a small contiguous scratch (BLAS packs strided
+// Head sizes that are a multiple of 8 (HS = 16 at paper shapes) use the register-tiled kernels of
+// attention_tiles.c. Other sizes take the BLAS path below: each head's q, k, v are first copied into a small contiguous scratch (BLAS packs strided
 // operands slowly when the inner dimension is HS = 16); the products are single-threaded sgemm
 // calls and the softmax is a vectorised loop (libm's expf, one call per element, used to be
 // most of the time). The (T,T) probabilities live only in that scratch: backward recomputes
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention_tiles.h"
 #include "layers.h"
 #include "log.h"
 #include "vecmath.h"
@@ -85,26 +87,37 @@ void attention_forward(float *out, float *attn_cls, const float *qkv, size_t B, 
                        size_t q0) {
     size_t HS = C / NH, Tq = T - q0;
     float scale = 1.0f / sqrtf((float)HS);
+    int tiled = tiles_supported(HS);
 #pragma omp parallel
     {
-        HeadScratch s = scratch_alloc(T, Tq, HS, 0);
+        HeadScratch s = {0};
+        TileScratch ts = {0};
+        if (tiled) ts = tiles_alloc(T, Tq, HS);
+        else s = scratch_alloc(T, Tq, HS, 0);
+        float *cls = xmalloc(T * sizeof(float));  // (T) probabilities of the cls query row
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             float *ac = attn_cls ? attn_cls + b * (T - 1) : NULL;  // (T-1)
             if (ac) memset(ac, 0, (T - 1) * sizeof(float));
             for (size_t n = 0; n < NH; n++) {
-                head_load(&s, qkv + b * T * 3 * C, T, C, HS, n, q0, scale);
-                head_probs(&s, T, Tq, HS);
-                // y (Tq,HS) = a (Tq,T) · v (T,HS), straight into the output rows (stride C)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tq, (int)HS, (int)T, 1.0f, s.a, (int)T,
-                            s.v, (int)HS, 0.0f, out + b * Tq * C + n * HS, (int)C);
-                if (ac) {
-                    const float *last = s.a + (Tq - 1) * T;  // (T) the cls query row
-                    for (size_t j = 0; j + 1 < T; j++) ac[j] += last[j] / (float)NH;
+                float *y = out + b * Tq * C + n * HS;  // (Tq,HS) row stride C
+                if (tiled) {
+                    tiles_head_forward(y, C, ac ? cls : NULL, &ts, qkv + b * T * 3 * C, C, n, q0);
+                } else {
+                    head_load(&s, qkv + b * T * 3 * C, T, C, HS, n, q0, scale);
+                    head_probs(&s, T, Tq, HS);
+                    // y (Tq,HS) = a (Tq,T) · v (T,HS), straight into the output rows
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tq, (int)HS, (int)T, 1.0f, s.a,
+                                (int)T, s.v, (int)HS, 0.0f, y, (int)C);
+                    memcpy(cls, s.a + (Tq - 1) * T, T * sizeof(float));
                 }
+                if (ac)
+                    for (size_t j = 0; j + 1 < T; j++) ac[j] += cls[j] / (float)NH;
             }
         }
-        free(s.q);
+        if (tiled) tiles_free(&ts);
+        else free(s.q);
+        free(cls);
     }
 }
 
@@ -112,14 +125,22 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, size_t
                         size_t q0) {
     size_t HS = C / NH, Tq = T - q0, ld = 3 * C;
     float scale = 1.0f / sqrtf((float)HS);
+    int tiled = tiles_supported(HS);
 #pragma omp parallel
     {
-        HeadScratch s = scratch_alloc(T, Tq, HS, 1);
+        HeadScratch s = {0};
+        TileScratch ts = {0};
+        if (tiled) ts = tiles_alloc(T, Tq, HS);
+        else s = scratch_alloc(T, Tq, HS, 1);
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             float *db = dqkv + b * T * ld;                      // (T,3C)
             for (size_t n = 0; n < NH; n++) {
                 const float *dy = dout + b * Tq * C + n * HS;  // (Tq,HS) row stride C
+                if (tiled) {
+                    tiles_head_backward(db, dy, C, &ts, qkv + b * T * ld, C, n, q0);
+                    continue;
+                }
                 float *dq = db + q0 * ld + n * HS, *dk = db + C + n * HS, *dv = db + 2 * C + n * HS;  // stride 3C
                 head_load(&s, qkv + b * T * ld, T, C, HS, n, q0, scale);
                 head_probs(&s, T, Tq, HS);
@@ -136,6 +157,7 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, size_t
                             (int)HS, 1.0f, dk, (int)ld);
             }
         }
-        free(s.q);
+        if (tiled) tiles_free(&ts);
+        else free(s.q);
     }
 }

@@ -113,6 +113,7 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     memset(f, 0, sizeof *f);
     f->c = c;
     f->d = d;
+    signals_install();  // a stop asked for while loading takes effect at the first step
     check_options(c);
     f->gpu = gpu_choose_device(c->device, c->precision, d);  // collective; a bad --device fails before any work
     if (!c->reference || !*c->reference) FATAL("give the labelled reference with --reference FILE.h5ad", "no reference given");
@@ -174,7 +175,6 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
                  f->st.phase == PHASE_TEACHER ? "teacher" : f->st.phase == PHASE_STUDENT ? "student" : "finished",
                  f->st.epoch + 1, f->st.batch, (unsigned long long)f->st.step);
     }
-    signals_install();
 }
 
 TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const Model *m) {

@@ -66,12 +66,14 @@ size_t model_param_dims(const ModelConfig *c, size_t i, size_t dims[3]);
 // head2_w), 0 for biases, LayerNorm parameters and cls.
 int model_param_is_matrix(size_t i);
 
-// Activations (private to the model code; tests may read them). Training keeps one slot per layer
-// for what backward needs; inference keeps one slot that every layer reuses.
+// Activations (private to the model code; tests may read them). Shapes are for training, which
+// keeps one slot per layer for what backward needs; inference keeps a single slot (L = 1 below)
+// that every layer reuses, and no backward scratch. The last layer stores its rows after the
+// attention for the cls token only ((B,C) at the start of its slot).
 typedef struct {
     float *zemb;      // (P,C) Σ_r z[g_r] emb_w[r] per token, once per forward
-    float *resid;     // (L+1,B,T,C) residual stream entering each layer (+ the output); 1 slot in inference
-    float *mid;       // (L,B,T,C) residual stream after attention; aliases resid in inference
+    float *resid;     // (L+1,B,T,C) residual stream entering each layer, then the output (cls rows)
+    float *mid;       // (L,B,T,C) residual stream after attention (last layer: cls rows only, (B,C))
     float *ln1;       // (L,B,T,C)
     float *ln1_mean;  // (L,B,T)
     float *ln1_rstd;  // (L,B,T)
@@ -81,7 +83,7 @@ typedef struct {
     float *ln2_mean;  // (L,B,T)
     float *ln2_rstd;  // (L,B,T)
     float *fch;       // (L,B,T,F) fc1 output before GELU
-    float *fch_gelu;  // (L,B,T,F)
+    float *fch_gelu;  // (L,B,T,F); the same buffer as fch in inference (GELU in place)
     float *proj;      // (B,T,C) scratch: proj or fc2 output before dropout and residual
     float *lnf_mean;  // (B)
     float *lnf_rstd;  // (B)

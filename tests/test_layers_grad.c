@@ -5,7 +5,7 @@
 // DOUBLE forward (step 1e-5, truncation and rounding error ~1e-10), so the only error left is
 // the float rounding of the analytic backward. Error = max |analytic − numeric| / max |numeric|
 // per gradient tensor; pass if <= 1e-4. Shapes are small and odd: B=3, P=5 (T=6), C=12, NH=3,
-// K=4, 17 genes (and attention with head size 5).
+// K=4, 17 genes; attention also at head sizes 5, 8, 16, 24 and T = 21.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "layers.h"
 #include "model_fixtures.h"
+#include "vecmath.h"
 #include "model_ref.h"
 
 #define TOL_FWD 1e-5
@@ -214,8 +215,8 @@ static double att_loss(void *p) {
     return dot(c->out, c->w, c->B * (c->T - c->q0) * c->C);
 }
 
-static void test_attention(size_t C, size_t NH, size_t q0, const char *name) {
-    size_t B = 3, T = 6, Tq = T - q0;
+static void test_attention(size_t T, size_t C, size_t NH, size_t q0, const char *name) {
+    size_t B = 3, Tq = T - q0;
     float *qkv = xmalloc(B * T * 3 * C * sizeof(float)), *w = xmalloc(B * Tq * C * sizeof(float));
     fixture_fill(qkv, B * T * 3 * C, 1.0f, 41, 1);
     fixture_fill(w, B * Tq * C, 1.0f, 41, 2);
@@ -364,13 +365,40 @@ static void test_head(void) {
     free(dhg), free(dh), free(de), free(dw1), free(db1), free(dw2), free(db2);
 }
 
+// The vectorisable exp and normal CDF against libm in double: exp relative error over [-87, 0],
+// Φ absolute error over [-12, 12] (the documented bounds are 2e-7 and 3e-7).
+static void test_vecmath(void) {
+    double e_exp = 0, e_cdf = 0, e_pdf = 0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -87.0f + 87.0f * (float)i / 200000.0f;
+        double want = exp((double)x);
+        double rel = fabs(vm_expf(x) - want) / want;
+        if (rel > e_exp || isnan(rel)) e_exp = isnan(rel) ? INFINITY : rel;
+        float z = -12.0f + 24.0f * (float)i / 200000.0f, phi;
+        double cdf = vm_normcdf(z, &phi);
+        double d = fabs(cdf - 0.5 * erfc(-(double)z / sqrt(2.0)));
+        double dp = fabs(phi - exp(-0.5 * (double)z * z) / sqrt(2.0 * M_PI));
+        if (d > e_cdf || isnan(d)) e_cdf = isnan(d) ? INFINITY : d;
+        if (dp > e_pdf || isnan(dp)) e_pdf = isnan(dp) ? INFINITY : dp;
+    }
+    int ok = e_exp <= 2e-7 && e_cdf <= 3e-7 && e_pdf <= 1e-7;
+    printf("%-12s exp rel err %.2e, normal cdf abs err %.2e, pdf abs err %.2e %s\n", "vecmath", e_exp, e_cdf, e_pdf,
+           ok ? "ok" : "FAIL");
+    if (!ok) failures++;
+}
+
 int main(void) {
+    test_vecmath();
     test_pathemb();
     test_layernorm();
     test_linear();
-    test_attention(12, 3, 0, "attention");
-    test_attention(12, 3, 5, "attn_clsrow");
-    test_attention(15, 3, 0, "attn_hs5");  // head size not a multiple of 4
+    // head sizes 4 and 5 take the BLAS path, multiples of 8 the register-tiled kernels
+    test_attention(6, 12, 3, 0, "attention");
+    test_attention(6, 12, 3, 5, "attn_clsrow");
+    test_attention(6, 15, 3, 0, "attn_hs5");
+    test_attention(6, 16, 2, 0, "attn_hs8");
+    test_attention(21, 32, 2, 0, "attn_hs16");     // T = 21: two 16-key tiles, 6 query blocks
+    test_attention(21, 48, 2, 20, "attn_hs24cls"); // 16 + 8 columns, cls row only
     test_gelu();
     test_residual(0.0f, "residual");
     test_residual(0.3f, "dropout");

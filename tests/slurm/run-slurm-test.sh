@@ -62,7 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 99' INT TERM
-port=$((20000 + $$ % 20000))
+port=$((10000 + $$ % 20000))  # below the ephemeral range
 node=kidanode
 mkdir -p "$W/state" "$W/spool" "$W/out" || die "mkdir in $W"
 { dd if=/dev/urandom of="$W/munge.key" bs=1024 count=1 && chmod 400 "$W/munge.key"; } 2>/dev/null || die "munge key"
