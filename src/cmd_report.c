@@ -10,13 +10,10 @@
 #include <unistd.h>
 
 #include "atomic.h"
-#include "dist.h"
+#include "explain.h"
 #include "log.h"
-#include "options.h"
 
 extern char **environ;
-
-int cmd_report(const Config *c, const Dist *d);
 
 // report.py exits with this when scanpy or matplotlib cannot be imported.
 enum { REPORT_EXIT_DEPS = 3 };

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "explain.h"
 #include "inspect.h"
 #include "log.h"
 
@@ -19,6 +20,8 @@ int command_run(const Config *c, const Dist *d) {
     case CMD_PREDICT: return cmd_predict(c, d);
     case CMD_EVALUATE: return cmd_evaluate(c, d);
     case CMD_INSPECT: return cmd_inspect(c, d);
+    case CMD_EXPLAIN: return cmd_explain(c, d);
+    case CMD_REPORT: return cmd_report(c, d);
     default:
         FATAL("this command is not in this build yet; see docs/ for what each release provides",
               "`kida %s` is not implemented in kida " "0.1", c->cmd_name);

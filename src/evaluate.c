@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "embed_eval.h"
 #include "h5ad.h"
 #include "log.h"
 #include "metrics.h"
@@ -55,6 +56,7 @@ int cmd_evaluate(const Config *c, const Dist *d) {
     if (has_teacher) printf("  KI   accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", mt.accuracy, mt.macro_f1, mt.unknown_rate);
     printf("  %-4s accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", has_teacher ? "KIDA" : "kida", ms.accuracy, ms.macro_f1,
            ms.unknown_rate);
+    if (c->embedding) embed_eval_report(path, c->truth_key, c->batch_key, stdout);
     if (c->metrics_out && *c->metrics_out) {
         FILE *j = open_out(c->metrics_out, ".json", c->overwrite);
         fprintf(j, "{\"file\": \"%s\", \"results\": [", path);

@@ -141,4 +141,9 @@ void explain_free(Explain *e);
 // predicted labels and writes PREFIX.pathways.tsv, PREFIX.genes.tsv, PREFIX.edges.tsv,
 // PREFIX.json and PREFIX.h5ad (a copy of the annotated file with uns["kida_explain"]).
 int cmd_explain(const Config *c, const Dist *d);
+
+// `kida report OUT.h5ad --out FOLDER` (src/cmd_report.c): runs validation/report.py on rank 0
+// with python3 (or $KIDA_PYTHON); FATAL with an install hint when Python or its packages are
+// missing.
+int cmd_report(const Config *c, const Dist *d);
 #endif

@@ -28,7 +28,7 @@ typedef struct {
 static const OptSpec OPTS[] = {
     // general
     {"config", T_STR, "", O(config), CMD_ALL, 0, "read options from a `key = value` file (command line wins)", "General"},
-    {"seed", T_INT, "0", O(seed), CMD_RUN | CMD_EVALUATE | CMD_EXPLAIN, 0, "global seed: weights, shuffles, dropout, hold-out split", "General"},
+    {"seed", T_INT, "0", O(seed), CMD_RUN | CMD_EVALUATE, 0, "global seed: weights, shuffles, dropout, hold-out split", "General"},
     {"threads", T_INT, "0", O(threads), CMD_ALL, 0, "CPU threads per rank (0 = cores on this node / ranks on this node)", "General"},
     {"log-every", T_INT, "20", O(log_every), CMD_RUN, 0, "progress line every N optimiser steps", "General"},
     {"quiet", T_BOOL, "false", O(quiet), CMD_ALL, 0, "print warnings and errors only", "General"},
@@ -40,7 +40,7 @@ static const OptSpec OPTS[] = {
     {"reference", T_STR, "", O(reference), CMD_FIT, 0, "labelled reference (.h5ad or 10x .h5), raw counts", "Data"},
     {"query", T_STR, "", O(query), CMD_ANNOTATE | CMD_PREDICT, 0, "query to annotate (.h5ad or 10x .h5), raw counts", "Data"},
     {"label-key", T_STR, "cell_type", O(label_key), CMD_FIT, 0, "obs column of the reference holding the cell types", "Data"},
-    {"batch-key", T_STR, "", O(batch_key), CMD_EVALUATE, 0, "obs column with batches (for the mixing score)", "Data"},
+    {"batch-key", T_STR, "", O(batch_key), CMD_EVALUATE | CMD_REPORT, 0, "obs column with batches (for the mixing score)", "Data"},
     {"layer", T_STR, "", O(layer), CMD_RUN | CMD_INSPECT | CMD_GENESCORE, 0, "read counts from layers/<name> (or `raw`) instead of X", "Data"},
     {"use-gene-ids", T_BOOL, "false", O(use_gene_ids), CMD_RUN | CMD_INSPECT, 0, "10x .h5: name genes by Ensembl ID instead of symbol", "Data"},
     {"gene-case-insensitive", T_BOOL, "false", O(gene_case_insensitive), CMD_RUN, 0, "match gene names ignoring case", "Data"},
@@ -95,7 +95,7 @@ static const OptSpec OPTS[] = {
     {"resume", T_BOOL, "false", O(resume), CMD_FIT, 0, "continue from the latest complete checkpoint", "Checkpoints"},
     // evaluate
     {"pred", T_STR, "", O(pred), CMD_EVALUATE | CMD_EXPLAIN, 0, "annotated .h5ad written by kida annotate/predict", "Evaluate"},
-    {"truth-key", T_STR, "cell_type", O(truth_key), CMD_EVALUATE | CMD_EXPLAIN | CMD_REPORT, 0, "obs column with the true labels", "Evaluate"},
+    {"truth-key", T_STR, "cell_type", O(truth_key), CMD_EVALUATE | CMD_REPORT, 0, "obs column with the true labels", "Evaluate"},
     {"metrics-out", T_STR, "", O(metrics_out), CMD_EVALUATE, 0, "write metrics as <prefix>.json and <prefix>.tsv", "Evaluate"},
     {"embedding", T_BOOL, "false", O(embedding), CMD_EVALUATE, 0, "also cluster X_kida (Leiden) and report NMI/ARI and batch mixing", "Evaluate"},
     // genescore

@@ -108,8 +108,8 @@ static void test_q(void) {
     near(explain_q_order(r2, 2), 0.2, 1e-12, "Q of two ratios");
     double ones[5] = {1, 1, 1, 1, 1};
     near(explain_q_order(ones, 5), 1.0, 1e-12, "Q of the last ranks is 1");
-    // N = 3 against the closed form 6 V3 for r = (.1,.4,.7): by inclusion-exclusion of the
-    // order-statistics volume: 6*(a*b*c - a*b^2/2 - a^2*c/2 + a^3/6 ... ) computed by hand below
+    // N = 3, r = (.1,.4,.7) in any order: the recursion written out by hand, V1 = c,
+    // V2 = V1 b - b^2/2, V3 = V2 a - V1 a^2/2 + a^3/6, Q = 3! V3 (then checked by Monte Carlo)
     double a = 0.1, b = 0.4, c = 0.7;
     double v1 = c, v2 = v1 * b - b * b / 2, v3 = v2 * a - v1 * a * a / 2 + a * a * a / 6;
     double r3[3] = {0.4, 0.7, 0.1};

@@ -184,11 +184,12 @@ int main(int argc, char **argv) {
         double ttr = median(t + 1, steps), ttr_best = t[1];  // median sorts: t[1] is the fastest
         double ctr = median(cpu + 1, steps);
         for (size_t s = 0; s <= steps; s++) {
-            double t0 = wall_time();
+            double t0 = wall_time(), c0 = cpu_time();
             model_forward(&inf, &x, NULL, 0, 0);
             t[s] = wall_time() - t0;
+            cpu[s] = cpu_time() - c0;
         }
-        double tinf = median(t + 1, steps), tinf_best = t[1];
+        double tinf = median(t + 1, steps), tinf_best = t[1], cinf = median(cpu + 1, steps);
         double sg_cpu, sg = sgemm_rate(B * cfg.T, 4 * cfg.C, cfg.C, threads[k], &sg_cpu);
         double gtr = ftr * (double)B / ttr * 1e-9, ginf = finf * (double)B / tinf * 1e-9;
         double gtr_cpu = ftr * (double)B / ctr * 1e-9;
@@ -198,9 +199,9 @@ int main(int argc, char **argv) {
         printf("%7s   best step: train %.1f cells/s, inference %.1f cells/s\n", "", (double)B / ttr_best,
                (double)B / tinf_best);
         printf("RESULT kida threads=%d train=%.2f infer=%.2f train_best=%.2f infer_best=%.2f train_gflops=%.1f "
-               "sgemm_gflops=%.1f train_pct=%.0f train_pct_cpu=%.0f\n",
+               "sgemm_gflops=%.1f train_pct=%.0f train_pct_cpu=%.0f train_cpu=%.2f infer_cpu=%.2f\n",
                threads[k], (double)B / ttr, (double)B / tinf, (double)B / ttr_best, (double)B / tinf_best, gtr, sg,
-               100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu);
+               100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu, (double)B / ctr, (double)B / cinf);
         fflush(stdout);
         if (do_profile) {
             printf("  per-layer CPU times, %d thread(s), batch %zu:\n", threads[k], B);

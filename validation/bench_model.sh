@@ -31,15 +31,18 @@ function grab(arr,   i, kv) { for (i = 3; i <= NF; i++) { split($i, kv, "="); ar
 /^RESULT kida/  { grab(k); if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
 /^RESULT torch/ { grab(t) }
 END {
-    printf "cells/s, median step (best step)\n"
-    printf "%-10s %17s %17s %6s | %17s %17s %6s | %s\n", "", "kida train", "torch train", "ratio",
-           "kida infer", "torch infer", "ratio", "kida train vs sgemm"
+    printf "cells/s, median step (best step); then cells per process CPU-second (robust to other jobs)\n"
+    printf "%-10s %17s %17s %6s | %17s %17s %6s | %8s | %20s | %20s\n", "", "kida train", "torch train", "ratio",
+           "kida infer", "torch infer", "ratio", "vs sgemm", "train/CPU-s k t r", "infer/CPU-s k t r"
     for (i = 1; i <= n; i++) {
-        th = order[i]; tt = t[th, "train"] + 0; ti = t[th, "infer"] + 0
-        printf "%-10s %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7.2f (%7.2f) %7.2f (%7.2f) %6s | %s%%\n", th,
+        th = order[i]; tt = t[th, "train"] + 0; ti = t[th, "infer"] + 0; tc = t[th, "train_cpu"] + 0
+        ic = t[th, "infer_cpu"] + 0
+        printf "%-10s %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7s%% | %6.2f %6.2f %5s | %6.2f %6.2f %5s\n", th,
                k[th, "train"], k[th, "train_best"], tt, t[th, "train_best"],
                (tt > 0 ? sprintf("%.1fx", k[th, "train"] / tt) : "-"),
                k[th, "infer"], k[th, "infer_best"], ti, t[th, "infer_best"],
-               (ti > 0 ? sprintf("%.1fx", k[th, "infer"] / ti) : "-"), k[th, "train_pct"]
+               (ti > 0 ? sprintf("%.1fx", k[th, "infer"] / ti) : "-"), k[th, "train_pct"],
+               k[th, "train_cpu"], tc, (tc > 0 ? sprintf("%.1fx", k[th, "train_cpu"] / tc) : "-"),
+               k[th, "infer_cpu"], ic, (ic > 0 ? sprintf("%.1fx", k[th, "infer_cpu"] / ic) : "-")
     }
 }' "$out"

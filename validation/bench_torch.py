@@ -10,7 +10,7 @@ gene values (cost ∝ B·M·C, a few percent of the step). The last layer runs o
 model computes only the cls row there (see docs/model.md "Performance").
 Same synthetic config as bench_model.c: G 3000, P 300, M ≈ 20000, C 128, NH 8, L 4, K 7, 8%
 nonzero inputs. Prints one RESULT line per thread count (cells/s, median of --steps after one
-warm-up) for validation/bench_model.sh.
+warm-up; best step; training cells per process CPU-second) for validation/bench_model.sh.
 """
 import argparse
 import time
@@ -95,24 +95,27 @@ def main():
     for nt in [int(t) for t in args.threads.split(",")]:
         torch.set_num_threads(nt)
         model.train()
-        times = []
+        times, cpu = [], []
         for _ in range(args.steps + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model.zero_grad(set_to_none=False)
             logits, e, _ = model(D)
             ((logits * dlogits).sum() + (e * demb).sum()).backward()
             times.append(time.perf_counter() - t0)
-        ttr, ttr_best = float(np.median(times[1:])), min(times[1:])
+            cpu.append(time.process_time() - c0)
+        ttr, ttr_best, ctr = float(np.median(times[1:])), min(times[1:]), float(np.median(cpu[1:]))
         model.eval()
-        times = []
+        times, cpu = [], []
         with torch.no_grad():
             for _ in range(args.steps + 1):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 model(D)
                 times.append(time.perf_counter() - t0)
-        tinf, tinf_best = float(np.median(times[1:])), min(times[1:])
+                cpu.append(time.process_time() - c0)
+        tinf, tinf_best, cinf = float(np.median(times[1:])), min(times[1:]), float(np.median(cpu[1:]))
         print(f"RESULT torch threads={nt} train={B / ttr:.2f} infer={B / tinf:.2f} train_best={B / ttr_best:.2f} "
-              f"infer_best={B / tinf_best:.2f}", flush=True)
+              f"infer_best={B / tinf_best:.2f} train_cpu={B / ctr:.2f} infer_cpu={B / cinf:.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

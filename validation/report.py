@@ -184,7 +184,7 @@ def confidence(a, folder):
     thr = float(np.asarray(a.uns["kida"].get("unknown_threshold", 0.7)))
     raw = a.obs["kida_label_raw"].astype(str) if "kida_label_raw" in a.obs else a.obs["kida_label"].astype(str)
     unk = conf < thr
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"wspace": 0.6})
     ax1.hist(conf, bins=40, color="tab:blue", alpha=0.8)
     ax1.axvline(thr, color="tab:red", ls="--", label=f"unknown below {thr:g}")
     ax1.set_xlabel("kida_conf (max class probability)")
