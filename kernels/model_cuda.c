@@ -33,68 +33,6 @@ static void *host_pinned(size_t bytes) {
     return p;
 }
 
-// Points the table at consecutive tensors of base in MODEL_PARAM_NAMES order (model.c's
-// param_layout, over device memory); returns the total.
-static size_t param_layout_cuda(ParamTensors *t, float *base, const ModelConfig *c) {
-    size_t sizes[N_PARAM_TENSORS];
-    model_param_shapes(c, sizes);
-    float **ptrs[N_PARAM_TENSORS] = {&t->emb_w, &t->emb_b, &t->cls,    &t->ln1_w,   &t->ln1_b,   &t->qkv_w,
-                                     &t->qkv_b, &t->proj_w, &t->proj_b, &t->ln2_w,   &t->ln2_b,   &t->fc1_w,
-                                     &t->fc1_b, &t->fc2_w,  &t->fc2_b,  &t->lnf_w,   &t->lnf_b,   &t->head1_w,
-                                     &t->head1_b, &t->head2_w, &t->head2_b};
-    size_t off = 0;
-    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
-        if (base) *ptrs[i] = base + off;
-        off += sizes[i];
-    }
-    return off;
-}
-
-// The activation table of model.c's act_layout over device memory (or only counts when base is
-// NULL). model_cuda_init checks that the total equals the host model's n_acts, so a change of the
-// CPU layout that is not made here too is caught at start-up.
-static size_t act_layout_cuda(ActTensors *a, float *base, const ModelConfig *c, size_t B, int training) {
-    size_t T = c->T, C = c->C, F = c->F, BT = B * T, Ls = training ? c->L : 1;
-    struct { float **p; size_t n; } t[] = {
-        {&a->zemb, c->P * C},
-        {&a->resid, (training ? c->L + 1 : 1) * BT * C},
-        {&a->mid, Ls * BT * C},
-        {&a->ln1, Ls * BT * C},
-        {&a->ln1_mean, Ls * BT},
-        {&a->ln1_rstd, Ls * BT},
-        {&a->qkv, Ls * BT * 3 * C},
-        {&a->atty, Ls * BT * C},
-        {&a->ln2, Ls * BT * C},
-        {&a->ln2_mean, Ls * BT},
-        {&a->ln2_rstd, Ls * BT},
-        {&a->fch, Ls * BT * F},
-        {&a->fch_gelu, training ? Ls * BT * F : 0},
-        {&a->proj, BT * C},
-        {&a->lnf_mean, B},
-        {&a->lnf_rstd, B},
-        {&a->h1, B * C},
-        {&a->h1_gelu, B * C},
-        {&a->embedding, B * C},
-        {&a->logits, B * c->K},
-        {&a->attn, B * c->P},
-        {&a->dresid, training ? BT * C : 0},
-        {&a->dc1, training ? BT * C : 0},
-        {&a->dc2, training ? BT * C : 0},
-        {&a->dqkv, training ? BT * 3 * C : 0},
-        {&a->dfch, training ? BT * F : 0},
-        {&a->dfch_gelu, training ? BT * F : 0},
-        {&a->dhead, training ? 2 * B * C : 0},
-        {&a->dcls, training ? B * C : 0},
-    };
-    size_t off = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (base) *t[i].p = t[i].n ? base + off : NULL;
-        off += t[i].n;
-    }
-    if (base && !training) a->fch_gelu = a->fch;  // GELU in place
-    return off;
-}
-
 void model_cuda_create(ModelCuda *mc, const ModelConfig *cfg, const PathwayMap *map, size_t max_B, int training) {
     memset(mc, 0, sizeof *mc);
     const ModelConfig *c = cfg;
@@ -121,20 +59,20 @@ void model_cuda_create(ModelCuda *mc, const ModelConfig *cfg, const PathwayMap *
     model_cuda_set_tf32(mc, 0);
 
     size_t B = mc->max_B, T = c->T, C = c->C;
-    mc->n_params = param_layout_cuda(&mc->p, NULL, c);
+    mc->n_params = model_param_layout(&mc->p, NULL, c);
     mc->params = dev_alloc(mc->n_params * sizeof(float));
-    param_layout_cuda(&mc->p, mc->params, c);
+    model_param_layout(&mc->p, mc->params, c);
     if (mc->training) {
         mc->grads = dev_alloc(mc->n_params * sizeof(float));
-        param_layout_cuda(&mc->g, mc->grads, c);
+        model_param_layout(&mc->g, mc->grads, c);
         mc->adam_m = dev_alloc(mc->n_params * sizeof(float));
         mc->adam_v = dev_alloc(mc->n_params * sizeof(float));
         if (c->dropout > 0.0f) mc->mask_mem = dev_alloc(c->L * 2 * B * T * C);
     }
     mc->a.mask = mc->mask_mem;
-    mc->n_acts = act_layout_cuda(&mc->a, NULL, c, B, mc->training);
+    mc->n_acts = model_act_layout(&mc->a, NULL, c, B, mc->training);
     mc->acts_mem = dev_alloc(mc->n_acts * sizeof(float));
-    act_layout_cuda(&mc->a, mc->acts_mem, c, B, mc->training);
+    model_act_layout(&mc->a, mc->acts_mem, c, B, mc->training);
     mc->att = dev_alloc(B * c->NH * T * T * sizeof(float));
     if (mc->training) mc->datt = dev_alloc(B * c->NH * T * T * sizeof(float));
     mc->gene_zero = dev_alloc(c->G * sizeof(float));

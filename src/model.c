@@ -40,7 +40,7 @@ int model_param_is_matrix(size_t i) {
 }
 
 // Points the table at consecutive tensors of base (MODEL_PARAM_NAMES order); returns the total.
-static size_t param_layout(ParamTensors *t, float *base, const ModelConfig *c) {
+size_t model_param_layout(ParamTensors *t, float *base, const ModelConfig *c) {
     size_t sizes[N_PARAM_TENSORS];
     model_param_shapes(c, sizes);
     float **ptrs[N_PARAM_TENSORS] = {&t->emb_w, &t->emb_b, &t->cls,    &t->ln1_w,   &t->ln1_b,   &t->qkv_w,
@@ -57,7 +57,7 @@ static size_t param_layout(ParamTensors *t, float *base, const ModelConfig *c) {
 
 // Sets the activation table over base (or only counts when base is NULL); returns floats needed.
 // Training keeps one slot per layer; inference one slot reused by every layer.
-static size_t act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t B, int training) {
+size_t model_act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t B, int training) {
     size_t T = c->T, C = c->C, F = c->F, BT = B * T, Ls = training ? c->L : 1;
     struct { float **p; size_t n; } t[] = {
         {&a->zemb, c->P * C},
@@ -121,20 +121,20 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
     m->max_B = max_B;
     m->training = training ? 1 : 0;
     m->gene_zero = xcalloc(c->G, sizeof(float));
-    m->n_params = param_layout(&m->p, NULL, c);
+    m->n_params = model_param_layout(&m->p, NULL, c);
     m->params = xcalloc(m->n_params, sizeof(float));
-    param_layout(&m->p, m->params, c);
+    model_param_layout(&m->p, m->params, c);
     if (m->training) {
         m->grads = xcalloc(m->n_params, sizeof(float));
-        param_layout(&m->g, m->grads, c);
+        model_param_layout(&m->g, m->grads, c);
         m->adam_m = xcalloc(m->n_params, sizeof(float));
         m->adam_v = xcalloc(m->n_params, sizeof(float));
         if (c->dropout > 0.0f) m->mask_mem = xmalloc(c->L * 2 * max_B * c->T * c->C);
         m->a.mask = m->mask_mem;
     }
-    m->n_acts = act_layout(&m->a, NULL, c, max_B, m->training);
+    m->n_acts = model_act_layout(&m->a, NULL, c, max_B, m->training);
     m->acts_mem = xcalloc(m->n_acts, sizeof(float));
-    act_layout(&m->a, m->acts_mem, c, max_B, m->training);
+    model_act_layout(&m->a, m->acts_mem, c, max_B, m->training);
     m->logits = m->a.logits;
     m->embedding = m->a.embedding;
     m->attn = m->a.attn;

@@ -130,6 +130,12 @@ typedef struct {
     ActTensors a;
 } Model;
 
+// Points the tables at consecutive tensors of `base` (host or device memory: pointer arithmetic
+// only) in the layout every copy of the model shares; with base NULL only counts. Return the
+// total element count.
+size_t model_param_layout(ParamTensors *t, float *base, const ModelConfig *c);
+size_t model_act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t B, int training);
+
 // Allocates parameters (zeroed; call model_init_weights or load a checkpoint), gradients and Adam
 // buffers when training, and activations for batches of up to max_B cells. FATAL on an
 // inconsistent config (T != P+1, C % NH != 0, M or P or G not matching the map, dropout not in [0,1)).

@@ -6,9 +6,10 @@
 //    Σ dlogits·logits + Σ demb·embedding. Error per tensor = max |analytic − numeric| / max
 //    |numeric|; pass if <= 1e-4 (float rounding through two layers). Done with dropout 0 and
 //    again with dropout 0.2, where the double model draws its masks from the spec's formula, and
-//    with L = 1 (the first layer is also the last, cls-only one).
+//    with L = 1 (the first layer is also the last, cls-only one), and with head size 8 (tiled attention).
 // 3. A second backward without zeroing doubles the gradients (they accumulate).
-// Shapes: B=3 cells, G=17 genes, P=5 (T=6), C=12, NH=3, L=2, K=4; gene_zero is nonzero.
+// Shapes: B=3 cells, G=17 genes, P=5 (T=6), C=12, NH=3 (HS 4; and C=16, NH=2), L=2, K=4;
+// gene_zero is nonzero.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +60,9 @@ static double loss(const Ctx *t) {
     return s;
 }
 
-static void run(float dropout, size_t L) {
-    printf("---- dropout %.2f, L = %zu\n", (double)dropout, L);
-    size_t B = 3, G = 17, P = 5, C = 12, NH = 3, K = 4;
+static void run(float dropout, size_t L, size_t C, size_t NH) {
+    printf("---- dropout %.2f, L = %zu, C = %zu, NH = %zu\n", (double)dropout, L, C, NH);
+    size_t B = 3, G = 17, P = 5, K = 4;
     PathwayMap map = fixture_map(P, G, 0.3, 101);
     Csr x = fixture_batch(B, G, 0.35, 102, 40);
     int64_t cells[3] = {40, 41, 42};
@@ -130,9 +131,10 @@ static void run(float dropout, size_t L) {
 }
 
 int main(void) {
-    run(0.0f, 2);
-    run(0.2f, 2);
-    run(0.0f, 1);  // the only layer is also the cls-only last layer
+    run(0.0f, 2, 12, 3);
+    run(0.2f, 2, 12, 3);
+    run(0.0f, 1, 12, 3);  // the only layer is also the cls-only last layer
+    run(0.1f, 2, 16, 2);  // head size 8: the register-tiled attention kernels
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
 }

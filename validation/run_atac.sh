@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 : "${SEEDS:=0 1 2}"
-: "${NET=--n-top-genes 2000 --width 64 --layers 2 --heads 4 --n-pathways 100 --unannotated}"
+: "${NET=--n-top-genes 2000 --width 64 --layers 2 --heads 4 --n-pathways 100 --unannotated --epochs 20}"
 : "${OUT:=results/atac}"
 : "${NP:=1}"
 : "${PYTHON:=python3}"
