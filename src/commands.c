@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "explain.h"
+#include "genescore.h"
 #include "inspect.h"
 #include "log.h"
 
@@ -22,8 +23,8 @@ int command_run(const Config *c, const Dist *d) {
     case CMD_INSPECT: return cmd_inspect(c, d);
     case CMD_EXPLAIN: return cmd_explain(c, d);
     case CMD_REPORT: return cmd_report(c, d);
+    case CMD_GENESCORE: return cmd_genescore(c, d);
     default:
-        FATAL("this command is not in this build yet; see docs/ for what each release provides",
-              "`kida %s` is not implemented in kida " "0.1", c->cmd_name);
+        FATAL("a bug in kida: please report it", "no handler for command `%s`", c->cmd_name);
     }
 }

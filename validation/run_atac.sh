@@ -63,7 +63,7 @@ for dir in BMMC_D6T1:BMMC_D5T1 BMMC_D5T1:BMMC_D6T1; do
         "$PYTHON" validation/baseline_logreg.py "$OUT/data/granja_genes.h5ad" --holdout "$qry" --batch-key batch \
             --label-key cell_type --seed "$seed" --n-hvg 2000 --name "$tag" >"$OUT/runs/$tag.logreg.json" \
             2>"$OUT/runs/$tag.logreg.log"
-        "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"  logreg accuracy {d[\"accuracy\"]:.4f}  macro-F1 {d[\"macro_f1\"]:.4f}")' \
+        "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  logreg accuracy %.4f  macro-F1 %.4f" % (d["accuracy"], d["macro_f1"]))' \
             "$OUT/runs/$tag.logreg.json"
     done
 done
