@@ -123,6 +123,8 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     size_t n = strlen(dir) + 32;
     f->ckpt_path = xmalloc(n);
     snprintf(f->ckpt_path, n, "%s/checkpoint.h5", dir);
+    f->metrics_path = xmalloc(n);
+    snprintf(f->metrics_path, n, "%s/metrics.jsonl", dir);
     free(dir);
     if (!c->resume && path_exists(f->ckpt_path))
         log_warn("%s exists from an earlier run; it will be replaced (add --resume to continue from it)", f->ckpt_path);
@@ -198,6 +200,7 @@ TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const M
     o.seed = (uint64_t)c->seed;
     o.log_every = (size_t)c->log_every;
     o.debug_sync = c->debug_sync;
+    o.metrics_path = f->metrics_path;
     (void)m;
     return o;
 }
@@ -318,6 +321,12 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
         }
         double acc = phase == PHASE_TEACHER ? holdout_accuracy(f, m) : NAN;
         push_hist(f, phase, &es, acc);
+        char js[256], accs[32] = "null";
+        double ns = es.steps ? (double)es.steps : 1.0;
+        if (!isnan(acc)) snprintf(accs, sizeof accs, "%.6g", acc);
+        snprintf(js, sizeof js, "\"phase\": \"%s\", \"epoch_done\": %zu, \"mean_loss\": %.6g, \"kd\": %.6g, \"ada\": %.6g, \"holdout_accuracy\": %s",
+                 o.name, epoch + 1, es.loss / ns, es.kd / ns, es.ada / ns, accs);
+        train_log_json(f->metrics_path, f->d, js);
         if (phase == PHASE_TEACHER)
             log_info("teacher epoch %zu/%zu done | mean loss %.4f | hold-out accuracy %.4f", epoch + 1, epochs,
                      es.loss / (es.steps ? es.steps : 1), acc);
@@ -377,6 +386,7 @@ void fit_free(Fit *f) {
     free(f->holdout);
     free(f->train_ids);
     free(f->ckpt_path);
+    free(f->metrics_path);
     trainstate_free(&f->st);
     memset(f, 0, sizeof *f);
 }

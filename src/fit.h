@@ -24,6 +24,7 @@ typedef struct {
     int64_t *train_ids;  // labelled, not held out
     size_t n_train;
     char *ckpt_path;     // <checkpoint-dir>/checkpoint.h5
+    char *metrics_path;  // <checkpoint-dir>/metrics.jsonl: progress lines as JSON (rank 0 appends)
     TrainState st;       // progress (resumed or fresh)
     int resumed;
     int gpu;             // GPU_NONE / GPU_FP32 / GPU_TF32 (kernels/gpu.h), from --device/--precision

@@ -31,6 +31,17 @@ static void fmt_eta(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
+void train_log_json(const char *path, const Dist *d, const char *fields) {
+    if (!path || d->rank != 0) return;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        log_warn("cannot append to %s; metrics.jsonl is not written", path);
+        return;
+    }
+    fprintf(f, "{%s}\n", fields);
+    fclose(f);
+}
+
 void train_check_sync(const Model *m, const Dist *d, const char *where) {
     if (d->size == 1) return;
     double s[2] = {0, 0};
@@ -165,6 +176,12 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
                 log_info("%s | epoch %zu/%zu | step %zu/%zu | loss %.4f (kd %.4f, ada %.4f) | %.0f cells/s | ETA %s",
                          o->name, epoch + 1, o->epochs, done, total_steps, win_loss / (double)win_steps, loss[1], loss[2],
                          rate, eta);
+            char js[512];
+            snprintf(js, sizeof js,
+                     "\"phase\": \"%s\", \"epoch\": %zu, \"step\": %zu, \"loss\": %.6g, \"kd\": %.6g, \"ada\": %.6g, "
+                     "\"lr\": %.6g, \"cells_per_s\": %.4g",
+                     o->name, epoch + 1, done, win_loss / (double)win_steps, loss[1], loss[2], lr, rate);
+            train_log_json(o->metrics_path, d, js);
             t0 = wall_time();
             win_loss = 0;
             win_steps = win_cells = 0;

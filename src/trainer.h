@@ -31,6 +31,7 @@ typedef struct {
     size_t log_every;
     int debug_sync;
     const uint8_t *decay_mask;  // (n_params) AdamW decay mask, from train_decay_mask
+    const char *metrics_path;   // rank 0 appends one JSON line per progress line here (NULL: none)
     struct ModelCuda *gpu;      // not NULL: steps run on this device twin of the model (kernels/gpu.h);
                                 // the host model is brought up to date at the end of train_epoch
 } TrainOptions;
@@ -61,6 +62,8 @@ uint8_t *train_decay_mask(const Model *m);
 // is complete, less when the hook stopped it.
 size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOptions *o, size_t epoch,
                    size_t first_batch, uint64_t *step, EpochStats *st, TrainHook hook, void *ctx);
+// Appends one JSON object (text without braces) as a line to path; rank 0 only, errors warned.
+void train_log_json(const char *path, const Dist *d, const char *fields);
 // Sum of all parameters in double, compared across ranks: FATAL when ranks disagree.
 void train_check_sync(const Model *m, const Dist *d, const char *where);
 #endif

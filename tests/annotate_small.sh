@@ -6,6 +6,7 @@
 grep -q "anchors:" "$WORK/log" || fail "no anchor line"
 grep -q "ETA" "$WORK/log" || fail "no progress line with ETA"
 [ ! -e "$WORK/out.h5ad.ckpt/checkpoint.h5" ] || fail "checkpoint left behind after success"
+grep -q "\"epoch_done\": 8, .*holdout_accuracy\": 0" "$WORK/out.h5ad.ckpt/metrics.jsonl" || fail "metrics.jsonl lacks the last teacher epoch"
 $PYH5 - "$WORK/out.h5ad" <<'PY' || fail "output keys"
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
