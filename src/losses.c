@@ -114,36 +114,38 @@ void kd_backward(float *dlogits, const float *student_logits, const float *teach
 // for any OMP_NUM_THREADS.
 #define ADA_TINY 1e-300
 
+// S rows i in [r0, r0+c): S (c,N), U (c,K) = S Q, and n (K,K) = Σ_{i in block} q_i^T U_i.
 static void ada_core(double *S, double *U, double *n, const float *emb, const float *probs,
-                     size_t N, size_t C, size_t K) {
+                     size_t N, size_t C, size_t K, size_t r0, size_t c) {
 #pragma omp parallel for schedule(dynamic, 16)
-    for (size_t i = 0; i < N; i++) {
-        S[i * N + i] = 1.0;
-        for (size_t j = i + 1; j < N; j++) {
-            const float *ei = emb + i * C, *ej = emb + j * C;  // (C)
+    for (size_t r = 0; r < c; r++) {
+        size_t i = r0 + r;
+        const float *ei = emb + i * C;  // (C)
+        for (size_t j = 0; j < N; j++) {
+            const float *ej = emb + j * C;  // (C)
             double d2 = 0.0;
-            for (size_t c = 0; c < C; c++) {
-                double d = (double)ei[c] - (double)ej[c];
+            for (size_t k = 0; k < C; k++) {
+                double d = (double)ei[k] - (double)ej[k];
                 d2 += d * d;
             }
-            S[i * N + j] = S[j * N + i] = exp(-d2);
+            S[r * N + j] = j == i ? 1.0 : exp(-d2);
         }
     }
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < N; i++) {
-        double *u = U + i * K;  // (K)
+    for (size_t r = 0; r < c; r++) {
+        double *u = U + r * K;  // (K)
         for (size_t a = 0; a < K; a++) u[a] = 0.0;
         for (size_t j = 0; j < N; j++) {
-            double s = S[i * N + j];
-            if (s == 0.0) continue;
+            double sv = S[r * N + j];
+            if (sv == 0.0) continue;
             const float *q = probs + j * K;  // (K)
-            for (size_t a = 0; a < K; a++) u[a] += s * (double)q[a];
+            for (size_t a = 0; a < K; a++) u[a] += sv * (double)q[a];
         }
     }
     for (size_t a = 0; a < K * K; a++) n[a] = 0.0;
-    for (size_t i = 0; i < N; i++) {
-        const float *q = probs + i * K;  // (K)
-        const double *u = U + i * K;     // (K)
+    for (size_t r = 0; r < c; r++) {
+        const float *q = probs + (r0 + r) * K;  // (K)
+        const double *u = U + r * K;            // (K)
         for (size_t a = 0; a < K; a++)
             for (size_t b = 0; b < K; b++) n[a * K + b] += (double)q[a] * u[b];
     }
@@ -154,18 +156,36 @@ static double ada_diag(const double *n, size_t K, size_t a) {
     return v > ADA_TINY ? v : ADA_TINY;
 }
 
-double ada_forward(const float *emb, const float *probs, size_t N, size_t C, size_t K) {
-    if (N == 0 || K < 2) return 0.0;
-    double *S = xmalloc(N * N * sizeof(double));  // (N,N)
-    double *U = xmalloc(N * K * sizeof(double));  // (N,K)
-    double *n = xmalloc(K * K * sizeof(double));  // (K,K)
-    ada_core(S, U, n, emb, probs, N, C, K);
+void ada_block_begin(AdaBlock *b, const float *emb, const float *probs, size_t N, size_t C, size_t K, size_t r0,
+                     size_t c) {
+    b->N = N, b->C = C, b->K = K, b->r0 = r0, b->c = c;
+    b->S = xmalloc((c ? c : 1) * (N ? N : 1) * sizeof(double));
+    b->U = xmalloc((c ? c : 1) * K * sizeof(double));
+    b->n = xmalloc(K * K * sizeof(double));
+    ada_core(b->S, b->U, b->n, emb, probs, N, C, K, r0, c);
+}
+
+double ada_block_loss(const AdaBlock *b) {
+    size_t K = b->K;
+    if (b->N == 0 || K < 2) return 0.0;
     double L = 0.0;
     for (size_t a = 0; a < K; a++)
-        for (size_t b = a + 1; b < K; b++)
-            L += n[a * K + b] / sqrt(ada_diag(n, K, a) * ada_diag(n, K, b));
-    free(S); free(U); free(n);
+        for (size_t c = a + 1; c < K; c++) L += b->n[a * K + c] / sqrt(ada_diag(b->n, K, a) * ada_diag(b->n, K, c));
     return L / (double)K;
+}
+
+void ada_block_free(AdaBlock *b) {
+    free(b->S); free(b->U); free(b->n);
+    memset(b, 0, sizeof *b);
+}
+
+double ada_forward(const float *emb, const float *probs, size_t N, size_t C, size_t K) {
+    if (N == 0 || K < 2) return 0.0;
+    AdaBlock b;
+    ada_block_begin(&b, emb, probs, N, C, K, 0, N);
+    double L = ada_block_loss(&b);
+    ada_block_free(&b);
+    return L;
 }
 
 // Backward. With r_ab = n_ab / sqrt(n_aa n_bb), a < b:
@@ -176,16 +196,14 @@ double ada_forward(const float *emb, const float *probs, size_t N, size_t C, siz
 //   dL/dS_ij + dL/dS_ji = R_ij with R = Q W Q^T                       (N,N)
 //   dS_ij/de_i = -2 S_ij (e_i - e_j)  ⇒  dL/de_i = -2 Σ_j R_ij S_ij (e_i - e_j)
 // and through the softmax: dL/dlogit_ia = q_ia (dQ_ia - Σ_b q_ib dQ_ib).
-void ada_backward(float *demb, float *dlogits, const float *emb, const float *probs, size_t N,
-                  size_t C, size_t K, float scale) {
-    if (N == 0 || K < 2) return;
-    double *S = xmalloc(N * N * sizeof(double));  // (N,N)
-    double *U = xmalloc(N * K * sizeof(double));  // (N,K)
-    double *n = xmalloc(K * K * sizeof(double));  // (K,K)
+// Every row's gradient needs only its own S row, U row and the full n, so a block of rows is
+// enough (the rows of other ranks come in through emb and probs).
+void ada_block_backward(const AdaBlock *blk, float *demb, float *dlogits, const float *emb, const float *probs,
+                        float scale) {
+    size_t N = blk->N, C = blk->C, K = blk->K, r0 = blk->r0, c = blk->c;
+    if (N == 0 || K < 2 || c == 0) return;
+    const double *S = blk->S, *U = blk->U, *n = blk->n;
     double *W = xcalloc(K * K, sizeof(double));   // (K,K)
-    double *QW = xmalloc(N * K * sizeof(double)); // (N,K)
-    ada_core(S, U, n, emb, probs, N, C, K);
-
     for (size_t a = 0; a < K; a++)
         for (size_t b = a + 1; b < K; b++) {
             double naa = ada_diag(n, K, a), nbb = ada_diag(n, K, b);
@@ -194,55 +212,59 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
             W[a * K + a] -= r / (naa * (double)K);  // 2 · (-(1/(2K)) r / n_aa)
             W[b * K + b] -= r / (nbb * (double)K);
         }
-
     if (dlogits) {
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < N; i++) {
-            const float *q = probs + i * K;  // (K)
-            const double *u = U + i * K;     // (K)
-            float *dl = dlogits + i * K;     // (K)
+        for (size_t row = 0; row < c; row++) {
+            const float *q = probs + (r0 + row) * K;  // (K)
+            const double *u = U + row * K;            // (K)
+            float *dl = dlogits + row * K;            // (K)
             double dot = 0.0;  // Σ_b q_ib dQ_ib, then a second pass recomputes dQ_ia
             for (size_t a = 0; a < K; a++) {
-                double s = 0.0;
-                for (size_t b = 0; b < K; b++) s += u[b] * W[b * K + a];
-                dot += (double)q[a] * s;
+                double sv = 0.0;
+                for (size_t b = 0; b < K; b++) sv += u[b] * W[b * K + a];
+                dot += (double)q[a] * sv;
             }
             for (size_t a = 0; a < K; a++) {
-                double s = 0.0;
-                for (size_t b = 0; b < K; b++) s += u[b] * W[b * K + a];
-                dl[a] += (float)((double)scale * (double)q[a] * (s - dot));
+                double sv = 0.0;
+                for (size_t b = 0; b < K; b++) sv += u[b] * W[b * K + a];
+                dl[a] += (float)((double)scale * (double)q[a] * (sv - dot));
             }
         }
     }
     if (demb) {
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < N; i++) {  // QW = Q W
-            const float *q = probs + i * K;
+        for (size_t row = 0; row < c; row++) {
+            size_t i = r0 + row;
+            const float *qi = probs + i * K, *ei = emb + i * C;  // (K), (C)
+            double qw[64], *qwp = K <= 64 ? qw : xmalloc(K * sizeof(double));  // (K) q_i W
             for (size_t a = 0; a < K; a++) {
-                double s = 0.0;
-                for (size_t b = 0; b < K; b++) s += (double)q[b] * W[b * K + a];
-                QW[i * K + a] = s;
+                double sv = 0.0;
+                for (size_t b = 0; b < K; b++) sv += (double)qi[b] * W[b * K + a];
+                qwp[a] = sv;
             }
-        }
-        double *gall = xmalloc(N * C * sizeof(double));  // (N,C) per-row accumulators
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < N; i++) {
-            const float *ei = emb + i * C;  // (C)
-            double *g = gall + i * C;       // (C)
-            memset(g, 0, C * sizeof(double));
+            double *g = xcalloc(C, sizeof(double));  // (C)
             for (size_t j = 0; j < N; j++) {
-                double s = S[i * N + j];
-                if (j == i || s == 0.0) continue;
-                const float *qj = probs + j * K;
+                double sv = S[row * N + j];
+                if (j == i || sv == 0.0) continue;
+                const float *qj = probs + j * K, *ej = emb + j * C;
                 double r = 0.0;
-                for (size_t a = 0; a < K; a++) r += QW[i * K + a] * (double)qj[a];
-                double w = -2.0 * r * s;
-                const float *ej = emb + j * C;
-                for (size_t c = 0; c < C; c++) g[c] += w * ((double)ei[c] - (double)ej[c]);
+                for (size_t a = 0; a < K; a++) r += qwp[a] * (double)qj[a];
+                double w = -2.0 * r * sv;
+                for (size_t k = 0; k < C; k++) g[k] += w * ((double)ei[k] - (double)ej[k]);
             }
-            for (size_t c = 0; c < C; c++) demb[i * C + c] += (float)((double)scale * g[c]);
+            for (size_t k = 0; k < C; k++) demb[row * C + k] += (float)((double)scale * g[k]);
+            free(g);
+            if (qwp != qw) free(qwp);
         }
-        free(gall);
     }
-    free(S); free(U); free(n); free(W); free(QW);
+    free(W);
+}
+
+void ada_backward(float *demb, float *dlogits, const float *emb, const float *probs, size_t N,
+                  size_t C, size_t K, float scale) {
+    if (N == 0 || K < 2) return;
+    AdaBlock b;
+    ada_block_begin(&b, emb, probs, N, C, K, 0, N);
+    ada_block_backward(&b, demb, dlogits, emb, probs, scale);
+    ada_block_free(&b);
 }

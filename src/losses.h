@@ -47,4 +47,20 @@ double ada_forward(const float *emb, const float *probs, size_t N, size_t C, siz
 // Both split rows over OpenMP threads; results are bit-identical for any thread count.
 void ada_backward(float *demb, float *dlogits, const float *emb, const float *probs, size_t N,
                   size_t C, size_t K, float scale);
+// The same loss split by rows, for many ranks: a rank owning rows [r0, r0+c) of the gathered
+// batch (emb (N,C), probs (N,K) hold every rank's rows) computes its c rows of S and U (memory
+// c·N doubles, work c·N·(C+K)) and a partial n; the caller sums n (K·K doubles) over ranks, then
+// takes the loss and its rows' gradients: demb (c,C), dlogits (c,K), each += scale * grad.
+typedef struct {
+    size_t N, C, K, r0, c;
+    double *S;  // (c,N)
+    double *U;  // (c,K)
+    double *n;  // (K,K) partial until the caller's sum over ranks
+} AdaBlock;
+void ada_block_begin(AdaBlock *b, const float *emb, const float *probs, size_t N, size_t C, size_t K, size_t r0,
+                     size_t c);
+double ada_block_loss(const AdaBlock *b);
+void ada_block_backward(const AdaBlock *b, float *demb, float *dlogits, const float *emb, const float *probs,
+                        float scale);
+void ada_block_free(AdaBlock *b);
 #endif

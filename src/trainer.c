@@ -55,7 +55,8 @@ void train_check_sync(const Model *m, const Dist *d, const char *where) {
 
 // The student's loss terms for this rank's slice [s0, s0+c) of a global batch of n cells.
 // Adds α·KD and β·L_ada gradients into dlogits (c,K) and demb (c,C); returns the global batch
-// losses (kd mean, ada) in out[0..1].
+// losses (kd mean, ada) in out[0..1]. L_ada sees the whole gathered batch; its N x N work is
+// split by rows over the ranks.
 static void student_loss(const Model *m, const float *logits, const float *embedding, const Dist *d,
                          const float *soft, size_t s0, size_t c, size_t n, const TrainOptions *o, float *dlogits,
                          float *demb, double out[2]) {
@@ -72,12 +73,14 @@ static void student_loss(const Model *m, const float *logits, const float *embed
     float *E = xmalloc(n * C * sizeof(float)), *Q = xmalloc(n * K * sizeof(float));
     dist_allgatherv_f32(d, embedding, c * C, E, NULL);
     dist_allgatherv_f32(d, q, c * K, Q, NULL);
-    out[1] = ada_forward(E, Q, n, C, K);
-    float *dE = xcalloc(n * C, sizeof(float)), *dL = xcalloc(n * K, sizeof(float));
-    ada_backward(dE, dL, E, Q, n, C, K, o->beta);
-    for (size_t i = 0; i < c * K; i++) dlogits[i] += dL[s0 * K + i];
-    for (size_t i = 0; i < c * C; i++) demb[i] += dE[s0 * C + i];
-    free(q); free(E); free(Q); free(dE); free(dL);
+    // each rank computes its own rows of the similarity matrix; the K x K sums are all-reduced
+    AdaBlock blk;
+    ada_block_begin(&blk, E, Q, n, C, K, s0, c);
+    dist_allreduce_sum_f64(d, blk.n, K * K);
+    out[1] = ada_block_loss(&blk);
+    ada_block_backward(&blk, demb, dlogits, E, Q, o->beta);
+    ada_block_free(&blk);
+    free(q); free(E); free(Q);
 }
 
 size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOptions *o, size_t epoch,
