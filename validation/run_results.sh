@@ -45,6 +45,7 @@ ALL="$*"
 sel() { [ -z "$ALL" ] || echo " $ALL " | grep -q " $1 "; }
 sel pbmc_v2_to_v3 && run pbmc_v2_to_v3 paper data/pbmc_v2_ref.h5ad data/pbmc_v3_query.h5ad cell_type
 sel pbmc_v3_to_v2 && run pbmc_v3_to_v2 compact data/pbmc_v3_query.h5ad data/pbmc_v2_ref.h5ad cell_type
+sel pbmc_v3_to_v2_paper && run pbmc_v3_to_v2_paper paper data/pbmc_v3_query.h5ad data/pbmc_v2_ref.h5ad cell_type
 for b in 3pv1 3pv2 5p; do
     split symphony_pbmcs_small.h5ad batch $b symphony_$b
     sel symphony_lobo_$b && run symphony_lobo_$b compact $D/symphony_$b.rest.h5ad $D/symphony_$b.sel.h5ad cell_type
