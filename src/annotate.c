@@ -96,6 +96,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
             have_student = 1;
             memcpy(S.gene_zero, f.spec.prep.zero, f.spec.mc.G * sizeof(float));
             model_init_weights(&S, (uint64_t)c->seed + 1);
+            if (!strcmp(c->student_init, "teacher")) memcpy(S.params, T.params, S.n_params * sizeof(float));
             if (f.resumed && f.st.phase == PHASE_STUDENT) modelfile_read_params(f.ckpt_path, "student", &S, 1);
             if (!(f.resumed && f.st.phase == PHASE_DONE)) {
                 TrainData td = {.x = &q.x, .n_total = q.n_total, .ids = anchors, .n_ids = n_anchor, .soft = tq.logits};

@@ -78,6 +78,7 @@ static const OptSpec OPTS[] = {
     // student
     {"mode", T_CHOICE, "kida", O(mode), CMD_ANNOTATE, "kida|ki", "kida: teacher then student; ki: teacher only", "Student"},
     {"student-epochs", T_INT, "3", O(student_epochs), CMD_ANNOTATE, 0, "student epochs over the anchors", "Student"},
+    {"student-init", T_CHOICE, "fresh", O(student_init), CMD_ANNOTATE, "fresh|teacher", "student starts from new random weights (the paper) or from the teacher's", "Student"},
     {"student-min-steps", T_INT, "300", O(student_min_steps), CMD_ANNOTATE, 0, "train the student for at least this many steps (more epochs on small queries)", "Student"},
     {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student"},
     {"alpha", T_FLOAT, "0.8", O(alpha), CMD_ANNOTATE, 0, "weight of the distillation loss", "Student"},

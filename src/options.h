@@ -45,7 +45,7 @@ typedef struct {
     char *optimizer, *lr_schedule;
     int best_checkpoint;
     // student
-    char *mode;
+    char *mode, *student_init;
     long student_epochs, student_min_steps;
     double anchor_fraction, alpha, beta, kd_temperature;
     // predict / outputs

@@ -57,7 +57,7 @@ for dir in BMMC_D6T1:BMMC_D5T1 BMMC_D5T1:BMMC_D6T1; do
             --out "$OUT/runs/$tag.h5ad" --overwrite >"$OUT/runs/$tag.log" 2>&1 ||
             { tail -20 "$OUT/runs/$tag.log"; exit 1; }
         echo "$(($(date +%s) - t0))" >"$OUT/runs/$tag.seconds"
-        "$KIDA" evaluate --pred "$OUT/runs/$tag.h5ad" --truth-key cell_type --metrics-out "$OUT/runs/$tag.kida" \
+        "$KIDA" evaluate --pred "$OUT/runs/$tag.h5ad" --truth-key cell_type --metrics-out "$OUT/runs/$tag.kida" --overwrite \
             >"$OUT/runs/$tag.eval" 2>&1
         grep -E '^ *(KI|KIDA) +accuracy' "$OUT/runs/$tag.eval"
         "$PYTHON" validation/baseline_logreg.py "$OUT/data/granja_genes.h5ad" --holdout "$qry" --batch-key batch \
