@@ -3,8 +3,8 @@
 libkida_pipeline_a_SOURCES += src/genescore.h src/genescore.c src/cmd_genescore.c
 check_PROGRAMS += tests/test_genescore
 tests_test_genescore_SOURCES = tests/test_genescore.c
-TESTS += tests/test_genescore tests/test_genescore.sh tests/test_genescore_bad.sh
-EXTRA_DIST += tests/test_genescore.sh tests/test_genescore_bad.sh
+TESTS += tests/test_genescore tests/test_genescore_check.sh tests/test_genescore_bad.sh
+EXTRA_DIST += tests/test_genescore_check.sh tests/test_genescore_bad.sh
 # gene coordinates for --genes hg38 / hg19 (installed under $(pkgdatadir)/gene_annotation;
 # --genes resolves the names there, in $KIDA_DATADIR or in the source tree's data/)
 geneannodir = $(pkgdatadir)/gene_annotation

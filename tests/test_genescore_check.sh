@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_genescore: `kida genescore` on the shipped Granja haematopoiesis scATAC data (600 cells x
+# test_genescore_check: `kida genescore` on the shipped Granja haematopoiesis scATAC data (600 cells x
 # 5,000 peaks, hg19) against validation/genescore_check.py, an independent numpy/scipy
 # computation; the gene x cell matrices must be IDENTICAL (genes, order, integer counts):
 #   1. peak coordinates from var names, window 2000, 1 rank
@@ -49,6 +49,7 @@ pass "BED peaks, window 0, source .mtx: identical"
 if [ -n "${MPIEXEC:-}" ] && command -v "${MPIEXEC%% *}" >/dev/null 2>&1; then
     $MPIEXEC -np 2 "$KIDA" genescore --peaks "$ATAC" --genes hg19 --window 10000 --out "$WORK/g3.h5ad" >"$WORK/log3" 2>&1 ||
         { cat "$WORK/log3"; fail "genescore on 2 ranks"; }
+    grep -q "2 rank(s)" "$WORK/log3" || { cat "$WORK/log3"; fail "not run on 2 ranks"; }
     $CHECK --kida "$WORK/g3.h5ad" --h5ad "$ATAC" --window 10000 || fail "2 ranks, window 10000: not identical"
     pass "2 ranks, window 10000: identical"
 else
