@@ -33,7 +33,7 @@ tests_test_cuda_nccl_LDADD = $(KIDA_CUDA_TEST_LIBS)
 TESTS += tests/test_cuda_layers tests/test_cuda_model tests/test_cuda_nccl
 # GPU benchmark (not a test; built by make check so it keeps compiling): validation/bench_gpu.sh
 check_PROGRAMS += validation/bench_gpu
-validation_bench_gpu_SOURCES = validation/bench_gpu.c
+validation_bench_gpu_SOURCES = validation/bench_gpu.c validation/bench_common.c validation/bench_common.h
 validation_bench_gpu_LDADD = $(KIDA_CUDA_TEST_LIBS)
 bench-gpu: validation/bench_gpu
 	$(SHELL) $(srcdir)/validation/bench_gpu.sh

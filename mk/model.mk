@@ -17,7 +17,7 @@ TESTS += tests/test_layers_grad tests/test_model_grad tests/test_token_deps \
 	tests/test_dropout tests/test_inference
 # benchmark (not a test): make bench-model, or make validation/bench_model && validation/bench_model.sh
 EXTRA_PROGRAMS = validation/bench_model  # lead: move "EXTRA_PROGRAMS =" to Makefile.am if another area needs one
-validation_bench_model_SOURCES = validation/bench_model.c
+validation_bench_model_SOURCES = validation/bench_model.c validation/bench_common.c validation/bench_common.h
 CLEANFILES += validation/bench_model
 bench-model: validation/bench_model
 	$(SHELL) $(srcdir)/validation/bench_model.sh

@@ -27,52 +27,11 @@
 #include "model_cuda.h"
 #include "optim.h"
 #include "rng.h"
+#include "bench_common.h"
 #ifdef HAVE_NCCL
 #include "nccl_comm.h"
 #endif
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, size_t n) {
-    qsort(t, n, sizeof(double), cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-// P tokens of 10..123 random genes each (mean ~66, M ≈ 20000 for P = 300), as bench_model.
-static PathwayMap paper_map(size_t P, size_t G, uint64_t seed) {
-    size_t *ptr = xcalloc(P + 1, sizeof(size_t));
-    int32_t *genes = xmalloc(P * G * sizeof(int32_t));
-    uint8_t *used = xmalloc(G);
-    size_t M = 0;
-    for (size_t j = 0; j < P; j++) {
-        size_t want = 10 + (size_t)(rng_u64(seed, 1, j, 0) % 114);
-        memset(used, 0, G);
-        for (size_t k = 0; k < want; k++) used[rng_u64(seed, 2, j, k) % G] = 1;
-        for (size_t g = 0; g < G; g++)
-            if (used[g]) genes[M++] = (int32_t)g;
-        ptr[j + 1] = M;
-    }
-    PathwayMap m = pathmap_build(P, G, ptr, genes);
-    free(ptr), free(genes), free(used);
-    return m;
-}
-
-static Csr paper_batch(size_t B, size_t G, double density, uint64_t seed) {
-    Csr x = csr_alloc(B, G, B * G);
-    int64_t k = 0;
-    for (size_t b = 0; b < B; b++) {
-        for (size_t g = 0; g < G; g++)
-            if (rng_uniform(seed, 3, b, g) < density) {
-                x.indices[k] = (int32_t)g;
-                x.data[k++] = rng_normal(seed, 4, b, g);
-            }
-        x.indptr[b + 1] = k;
-    }
-    return x;
-}
 
 typedef struct {
     const char *match;  // substring of the device name
@@ -126,11 +85,11 @@ int main(int argc, char **argv) {
     cuda_device_name(dev, name, sizeof name);
 
     size_t G = 3000, P = 300;
-    PathwayMap map = paper_map(P, G, 1);
+    PathwayMap map = bench_paper_map(P, G, 1);
     ModelConfig cfg = {.G = G, .P = P, .T = P + 1, .M = map.M, .C = 128, .NH = 8, .L = 4, .F = 512, .K = 7,
                        .dropout = 0.1f};
     // each rank its own cells (global ids r·B + b), as a data-parallel run
-    Csr x = paper_batch(B, G, 0.08, 2 + (uint64_t)d.rank);
+    Csr x = bench_paper_batch(B, G, 0.08, 2 + (uint64_t)d.rank);
     int64_t *ids = xmalloc(B * sizeof(int64_t));
     for (size_t b = 0; b < B; b++) ids[b] = (int64_t)((size_t)d.rank * B + b);
     int32_t *labels = xmalloc(B * sizeof(int32_t));
@@ -192,8 +151,8 @@ int main(int argc, char **argv) {
         t_step[s] = t5 - t0;
         t_ph[0][s] = t1 - t0, t_ph[1][s] = t2 - t1, t_ph[2][s] = t3 - t2, t_ph[3][s] = t4 - t3, t_ph[4][s] = t5 - t4;
     }
-    double step_s = median(t_step + warm, steps), ph[5];
-    for (int k = 0; k < 5; k++) ph[k] = median(t_ph[k] + warm, steps);
+    double step_s = bench_median(t_step + warm, steps), ph[5];
+    for (int k = 0; k < 5; k++) ph[k] = bench_median(t_ph[k] + warm, steps);
     double train_cells = (double)N_global / step_s;  // cells of the global batch per second
 
     // ---- all-reduce alone: NCCL (if any) and the host MPI path
@@ -208,7 +167,7 @@ int main(int argc, char **argv) {
                 model_cuda_sync(&mc);
                 t[s] = wall_time() - t0;
             }
-            t_nccl = median(t + warm, steps);
+            t_nccl = bench_median(t + warm, steps);
         }
         model_cuda_set_nccl(&mc, NULL);
         for (size_t s = 0; s < total; s++) {
@@ -218,7 +177,7 @@ int main(int argc, char **argv) {
             model_cuda_sync(&mc);
             t[s] = wall_time() - t0;
         }
-        t_mpi = median(t + warm, steps);
+        t_mpi = bench_median(t + warm, steps);
         free(t);
     }
     size_t n_params = mc.n_params;
@@ -232,14 +191,14 @@ int main(int argc, char **argv) {
     ModelCuda mi;
     model_cuda_init(&mi, &ihost);
     model_cuda_set_tf32(&mi, tf32);
-    Csr xi = paper_batch(IB, G, 0.08, 3);
+    Csr xi = bench_paper_batch(IB, G, 0.08, 3);
     double *t_inf = xmalloc(total * sizeof(double));
     for (size_t s = 0; s < total; s++) {
         double t0 = wall_time();
         model_cuda_forward(&mi, &xi, NULL, 0, 0);
         t_inf[s] = wall_time() - t0;
     }
-    double inf_s = median(t_inf + warm, steps), inf_cells = (double)IB / inf_s;
+    double inf_s = bench_median(t_inf + warm, steps), inf_cells = (double)IB / inf_s;
     model_cuda_free(&mi);
     model_free(&ihost);
 

@@ -18,49 +18,7 @@
 #include "log.h"
 #include "model.h"
 #include "rng.h"
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *t, size_t n) {
-    qsort(t, n, sizeof(double), cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-// P tokens of 10..123 random genes each (mean ~66, M ≈ 20000 for P = 300).
-static PathwayMap paper_map(size_t P, size_t G, uint64_t seed) {
-    size_t *ptr = xcalloc(P + 1, sizeof(size_t));
-    int32_t *genes = xmalloc(P * G * sizeof(int32_t));
-    uint8_t *used = xmalloc(G);
-    size_t M = 0;
-    for (size_t j = 0; j < P; j++) {
-        size_t want = 10 + (size_t)(rng_u64(seed, 1, j, 0) % 114);
-        memset(used, 0, G);
-        for (size_t k = 0; k < want; k++) used[rng_u64(seed, 2, j, k) % G] = 1;
-        for (size_t g = 0; g < G; g++)
-            if (used[g]) genes[M++] = (int32_t)g;
-        ptr[j + 1] = M;
-    }
-    PathwayMap m = pathmap_build(P, G, ptr, genes);
-    free(ptr), free(genes), free(used);
-    return m;
-}
-
-static Csr paper_batch(size_t B, size_t G, double density, uint64_t seed) {
-    Csr x = csr_alloc(B, G, B * G);
-    int64_t k = 0;
-    for (size_t b = 0; b < B; b++) {
-        for (size_t g = 0; g < G; g++)
-            if (rng_uniform(seed, 3, b, g) < density) {
-                x.indices[k] = (int32_t)g;
-                x.data[k++] = rng_normal(seed, 4, b, g);
-            }
-        x.indptr[b + 1] = k;
-    }
-    return x;
-}
+#include "bench_common.h"
 
 // Process CPU seconds (all threads): unlike wall time, not inflated when other jobs share the cores.
 static double cpu_time(void) {
@@ -87,8 +45,8 @@ static double sgemm_rate(size_t M, size_t N, size_t K, int threads, double *per_
     openblas_set_num_threads(1);
     free(a), free(b), free(c);
     double flop = 2.0 * (double)M * (double)N * (double)K;
-    *per_cpu = flop / median(cpu + 1, 5) * 1e-9;
-    return flop / median(t + 1, 5) * 1e-9;
+    *per_cpu = flop / bench_median(cpu + 1, 5) * 1e-9;
+    return flop / bench_median(t + 1, 5) * 1e-9;
 }
 
 // Times one call of each layer at paper shapes (B cells), forward and backward, in process CPU
@@ -147,9 +105,9 @@ int main(int argc, char **argv) {
     }
     if (steps < 1 || steps > 1000) steps = 5;
     size_t G = 3000, P = 300;
-    PathwayMap map = paper_map(P, G, 1);
+    PathwayMap map = bench_paper_map(P, G, 1);
     ModelConfig cfg = {.G = G, .P = P, .T = P + 1, .M = map.M, .C = 128, .NH = 8, .L = 4, .F = 512, .K = 7, .dropout = 0.1f};
-    Csr x = paper_batch(B, G, 0.08, 2);
+    Csr x = bench_paper_batch(B, G, 0.08, 2);
     int64_t *ids = xmalloc(B * sizeof(int64_t));
     for (size_t b = 0; b < B; b++) ids[b] = (int64_t)b;
     Model tr, inf;
@@ -181,15 +139,15 @@ int main(int argc, char **argv) {
             t[s] = wall_time() - t0;
             cpu[s] = cpu_time() - c0;
         }
-        double ttr = median(t + 1, steps), ttr_best = t[1];  // median sorts: t[1] is the fastest
-        double ctr = median(cpu + 1, steps);
+        double ttr = bench_median(t + 1, steps), ttr_best = t[1];  // median sorts: t[1] is the fastest
+        double ctr = bench_median(cpu + 1, steps);
         for (size_t s = 0; s <= steps; s++) {
             double t0 = wall_time(), c0 = cpu_time();
             model_forward(&inf, &x, NULL, 0, 0);
             t[s] = wall_time() - t0;
             cpu[s] = cpu_time() - c0;
         }
-        double tinf = median(t + 1, steps), tinf_best = t[1], cinf = median(cpu + 1, steps);
+        double tinf = bench_median(t + 1, steps), tinf_best = t[1], cinf = bench_median(cpu + 1, steps);
         double sg_cpu, sg = sgemm_rate(B * cfg.T, 4 * cfg.C, cfg.C, threads[k], &sg_cpu);
         double gtr = ftr * (double)B / ttr * 1e-9, ginf = finf * (double)B / tinf * 1e-9;
         double gtr_cpu = ftr * (double)B / ctr * 1e-9;
