@@ -6,7 +6,7 @@
 
 #include "cuda_check.h"
 #include "layers_cuda.h"
-#include "rng_cuda.cuh"
+#include "rng.h"
 
 // ---- helpers
 
@@ -383,7 +383,7 @@ __global__ void residual_forward_kernel(float *out, uint8_t *keep, const float *
             continue;
         }
         size_t b = k / N, i = k % N;
-        uint8_t kp = rng_uniform_dev(seed, stream_id, (uint64_t)cell_ids[b], i0 + i) >= p;
+        uint8_t kp = rng_uniform(seed, stream_id, (uint64_t)cell_ids[b], i0 + i) >= p;
         keep[k] = kp;
         out[k] = res[k] + (kp ? y[k] * scale : 0.0f);
     }

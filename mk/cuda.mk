@@ -6,7 +6,7 @@
 # before libkida_model.a.
 SUFFIXES = .cu
 EXTRA_DIST += kernels/cuda_device.cu kernels/cuda_device.h \
-	kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
+	kernels/cuda_check.c kernels/cuda_check.h \
 	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
 	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
 	kernels/model_cuda.c kernels/model_cuda.h kernels/nccl_comm.c kernels/nccl_comm.h \
@@ -14,7 +14,7 @@ EXTRA_DIST += kernels/cuda_device.cu kernels/cuda_device.h \
 noinst_LIBRARIES += libkida_cuda.a
 if HAVE_CUDA
 libkida_core_a_SOURCES += kernels/cuda_device.cu kernels/cuda_device.h
-libkida_cuda_a_SOURCES = kernels/gpu.h kernels/cuda_check.c kernels/cuda_check.h kernels/rng_cuda.cuh \
+libkida_cuda_a_SOURCES = kernels/gpu.h kernels/cuda_check.c kernels/cuda_check.h \
 	kernels/layers_cuda.cu kernels/attention_cuda.cu kernels/layers_cuda.h \
 	kernels/losses_cuda.cu kernels/losses_cuda.h kernels/optim_cuda.cu kernels/optim_cuda.h \
 	kernels/model_cuda.c kernels/model_cuda.h

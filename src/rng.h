@@ -7,19 +7,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline uint64_t rng_mix(uint64_t x) {  // splitmix64 finaliser
+// The generator is also compiled into CUDA kernels (kernels/), so GPU dropout masks equal the
+// CPU's bit for bit.
+#ifdef __CUDACC__
+#define RNG_FN static __host__ __device__ __forceinline__
+#else
+#define RNG_FN static inline
+#endif
+
+RNG_FN uint64_t rng_mix(uint64_t x) {  // splitmix64 finaliser
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
 }
 
-static inline uint64_t rng_u64(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b) {
+RNG_FN uint64_t rng_u64(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b) {
     return rng_mix(rng_mix(rng_mix(seed ^ rng_mix(stream)) ^ a) + b);
 }
 
 // Uniform in [0, 1) with 24 random bits.
-static inline float rng_uniform(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b) {
+RNG_FN float rng_uniform(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b) {
     return (float)(rng_u64(seed, stream, a, b) >> 40) * (1.0f / 16777216.0f);
 }
 
