@@ -679,26 +679,4 @@ float *h5ad_obsm(H5ad *h, const char *key, size_t start, size_t count, size_t *c
     return out;
 }
 
-typedef struct {
-    char **v;
-    size_t n;
-} NameList;
-
-static herr_t names_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
-    NameList *l = data;
-    l->v = xrealloc(l->v, (l->n + 1) * sizeof(char *));
-    l->v[l->n++] = xstrdup(name);
-    return 0;
-}
-
-char **h5ad_obsm_keys(H5ad *h, size_t *n) {
-    *n = 0;
-    if (h5u_obj_type(h->file, "obsm") != H5O_TYPE_GROUP) return NULL;
-    hid_t g = h5u_open_group(h->file, "obsm", h->path, HINT_LAYOUT);
-    NameList l = {0};
-    hsize_t idx = 0;
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, names_cb, &l);
-    H5Gclose(g);
-    *n = l.n;
-    return l.v;
-}
+char **h5ad_obsm_keys(H5ad *h, size_t *n) { return h5u_group_names(h->file, "obsm", n); }

@@ -544,3 +544,28 @@ hid_t h5u_write_strings(hid_t loc, const char *name, char *const *v, size_t n, c
     free(tmp);
     return ds;
 }
+
+typedef struct {
+    char **v;
+    size_t n;
+} NameList;
+
+static herr_t add_name(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    NameList *l = data;
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof(char *));
+    l->v[l->n++] = xstrdup(name);
+    return 0;
+}
+
+char **h5u_group_names(hid_t loc, const char *name, size_t *n) {
+    NameList l = {0};
+    *n = 0;
+    if (h5u_obj_type(loc, name) != H5O_TYPE_GROUP) return NULL;
+    hid_t g = H5Gopen2(loc, name, H5P_DEFAULT);
+    if (g < 0) return NULL;
+    hsize_t idx = 0;
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, add_name, &l);
+    H5Gclose(g);
+    *n = l.n;
+    return l.v;
+}

@@ -26,6 +26,9 @@ void h5u_close(hid_t id, const char *path);
 // 1 if every component of the slash-separated name exists under loc (links, not resolved
 // dangling ones), else 0. Never fatal.
 int h5u_exists(hid_t loc, const char *name);
+// Names of the members of group loc/name, in name order (*n set); NULL with *n = 0 when it is not
+// a group. Free with strv_free (h5ad.h). Never fatal.
+char **h5u_group_names(hid_t loc, const char *name, size_t *n);
 // Object type at loc/name: H5O_TYPE_GROUP, H5O_TYPE_DATASET, or H5O_TYPE_UNKNOWN if absent.
 H5O_type_t h5u_obj_type(hid_t loc, const char *name);
 // Open a group / dataset or FATAL naming file, object and hint.

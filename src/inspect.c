@@ -160,20 +160,9 @@ typedef struct {
     size_t n;
 } Names;
 
-static herr_t names_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
-    Names *l = data;
-    l->v = xrealloc(l->v, (l->n + 1) * sizeof(char *));
-    l->v[l->n++] = xstrdup(name);
-    return 0;
-}
-
 static Names group_members(hid_t file, const char *group) {
     Names l = {0};
-    if (h5u_obj_type(file, group) != H5O_TYPE_GROUP) return l;
-    hid_t g = H5Gopen2(file, group, H5P_DEFAULT);
-    hsize_t idx = 0;
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, names_cb, &l);
-    H5Gclose(g);
+    l.v = h5u_group_names(file, group, &l.n);
     return l;
 }
 
