@@ -18,4 +18,4 @@ TESTS += tests/bad_inputs_io.sh
 EXTRA_DIST += tests/bad_inputs_io.sh
 TESTS += tests/io_mpi.sh
 EXTRA_DIST += tests/io_mpi.sh
-EXTRA_DIST += data/README.md data/pbmc_v2_ref.h5ad data/pbmc_v3_query.h5ad data/pbmc_v2_10x.h5
+EXTRA_DIST += data/README.md data/pbmc_v2_ref.h5ad data/pbmc_v3_query.h5ad data/pbmc_v2_10x.h5 data/granja_atac.h5ad

@@ -44,6 +44,29 @@ static size_t student_epochs(const Config *c, size_t n_anchor) {
     return e;
 }
 
+// Anchors per predicted type (the paper) or, with --anchor-groups type-modality, per (type,
+// modality of the query file) so that every modality of a mixed query gets its share.
+static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, const Predictions *tq, size_t K,
+                             size_t *n_anchor) {
+    if (strcmp(c->anchor_groups, "type-modality") || q->src.n < 2)
+        return anchors_select(d, tq->pred, tq->entropy, q->count, q->n_total, K, c->anchor_fraction, n_anchor);
+    const Sources *s = &q->src;
+    int32_t *mod_of_file = xmalloc(s->n * sizeof(int32_t));
+    size_t M = 0;
+    for (size_t f = 0; f < s->n; f++) {
+        size_t m = 0;
+        while (m < f && strcmp(s->modality[m], s->modality[f])) m++;
+        mod_of_file[f] = m == f ? (int32_t)M++ : mod_of_file[m];
+    }
+    int32_t *group = xmalloc((q->count ? q->count : 1) * sizeof(int32_t));
+    for (size_t i = 0; i < q->count; i++)
+        group[i] = tq->pred[i] + (int32_t)K * mod_of_file[sources_file_of(s, q->start + i)];
+    int64_t *a = anchors_select(d, group, tq->entropy, q->count, q->n_total, K * M, c->anchor_fraction, n_anchor);
+    free(group);
+    free(mod_of_file);
+    return a;
+}
+
 static void save_model(Fit *f, const char *path, const Model *T, const Model *S) {
     if (!path || !*path) return;
     if (f->d->rank == 0) modelfile_write(path, &f->spec, T, S, NULL);
@@ -76,7 +99,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
     fit_setup(&f, c, d, c->out);
     Dataset q;
     double t0 = wall_time();
-    dataset_load_query(&q, c->query, &f.spec.prep, c, d);  // checked before any training
+    dataset_load_query(&q, &f.spec.prep, c, d);  // checked before any training
     log_info("query %s: %zu cells (%.1f s)", c->query, q.n_total, wall_time() - t0);
 
     Model T, S;
@@ -85,12 +108,12 @@ int cmd_annotate(const Config *c, const Dist *d) {
     if (rc == 0) {
         tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
         size_t n_anchor = 0;
-        int64_t *anchors = anchors_select(d, tq.pred, tq.entropy, q.count, q.n_total, f.spec.K, c->anchor_fraction, &n_anchor);
+        int64_t *anchors = pick_anchors(c, d, &q, &tq, f.spec.K, &n_anchor);
         free(f.st.anchors);
         f.st.anchors = anchors;
         f.st.n_anchor = n_anchor;
-        log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type)", n_anchor, q.n_total,
-                 100 * c->anchor_fraction);
+        log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type%s)", n_anchor, q.n_total,
+                 100 * c->anchor_fraction, strcmp(c->anchor_groups, "type-modality") ? "" : " and modality");
         if (!strcmp(c->mode, "kida")) {
             model_init(&S, &f.spec.mc, &f.map, local_batch(c, d), 1);
             have_student = 1;
@@ -110,7 +133,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
     }
     if (rc == 0) {
         int ki = strcmp(c->mode, "kida") != 0;
-        OutputSpec o = {.query_path = c->query, .out_path = c->out, .overwrite = c->overwrite, .spec = &f.spec,
+        OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &f.spec,
                         .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
                         .hist = f.st.hist, .n_hist = f.st.n_hist};

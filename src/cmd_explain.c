@@ -359,6 +359,8 @@ int cmd_explain(const Config *c, const Dist *d) {
         return 0;
     }
     ExplainOptions opt = explain_options_default();
+    if (c->group_key && *c->group_key) opt.group_key = c->group_key;
+    int by_prediction = !strcmp(opt.group_key, "kida_label") || !strcmp(opt.group_key, "kida_label_raw");
 
     // model: spec + the embedding weights of the model that made the labels
     ModelSpec spec;
@@ -383,7 +385,8 @@ int cmd_explain(const Config *c, const Dist *d) {
             FATAL("re-run kida predict to rewrite the file", "%s: obsm kida_pathway_attn has a non-finite value in row %zu", c->pred,
                   i / P);
     if (!h5ad_has_obs(h, opt.group_key))
-        FATAL("give a file written by kida annotate or kida predict", "%s: obs has no %s column", c->pred, opt.group_key);
+        FATAL("give an obs column of the annotated file with --group-key (`kida inspect` lists them)",
+              "%s: obs has no %s column (--group-key)", c->pred, opt.group_key);
     char **cats = NULL;
     size_t n_cats = 0;
     int32_t *group = h5ad_obs_labels(h, opt.group_key, 0, n, &cats, &n_cats);
@@ -395,7 +398,7 @@ int cmd_explain(const Config *c, const Dist *d) {
     for (size_t k = 0; k < n_cats; k++) {
         remap[k] = strcmp(cats[k], "unknown") ? (int32_t)n_groups : -1;
         if (remap[k] >= 0) names[n_groups++] = cats[k];
-        int known = !strcmp(cats[k], "unknown");
+        int known = !by_prediction || !strcmp(cats[k], "unknown");
         for (size_t j = 0; j < spec.K && !known; j++) known = !strcmp(cats[k], spec.classes[j]);
         if (!known) log_warn("%s: label '%s' of obs %s is not a class of model %s; was the file annotated by another model?",
                              c->pred, cats[k], opt.group_key, c->model);
@@ -405,7 +408,7 @@ int cmd_explain(const Config *c, const Dist *d) {
         group[i] = group[i] >= 0 ? remap[group[i]] : -1;
         n_used += group[i] >= 0;
     }
-    log_info("explain: %s (%s weights, %zu pathways, width %zu) on %s: %zu of %zu cells in %zu predicted types (obs %s, "
+    log_info("explain: %s (%s weights, %zu pathways, width %zu) on %s: %zu of %zu cells in %zu groups (obs %s, "
              "unknown left out)", c->model, which, P, C, c->pred, n_used, n, n_groups, opt.group_key);
 
     Explain e;

@@ -17,4 +17,9 @@ typedef struct {
 static inline size_t csr_nnz(const Csr *m) { return m->indptr ? (size_t)m->indptr[m->n_rows] : 0; }
 void csr_free(Csr *m);                         // frees arrays, zeroes the struct
 Csr csr_alloc(size_t n_rows, size_t n_cols, size_t nnz);
+// The rows of parts[0], then parts[1], ... as one new matrix of n_cols columns (row_start 0).
+Csr csr_vstack(const Csr *parts, size_t n_parts, size_t n_cols);
+// A copy of m in another column space: column j becomes to[j] (dropped when to[j] < 0), rows
+// re-sorted by column. to[] must not send two columns of m to the same column.
+Csr csr_map_columns(const Csr *m, const int32_t *to, size_t n_cols);
 #endif

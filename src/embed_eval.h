@@ -1,7 +1,8 @@
 // embed_eval: how well an embedding groups cells by type and mixes batches (kida evaluate
 // --embedding). kida's X_kida is set beside a baseline on the same cells: PCA of the cells' own
 // preprocessed genes (scanpy's normalize_total, log1p, HVG, scale, PCA 50). For each: Leiden
-// clusters of the 15-NN graph against the true labels (NMI, ARI) and kNN batch-mixing entropy.
+// clusters of the 15-NN graph against the true labels (NMI, ARI), kNN batch-mixing entropy, and
+// the kNN mixing of modalities within each cell type.
 #ifndef KIDA_EMBED_EVAL_H
 #define KIDA_EMBED_EVAL_H
 #include <stddef.h>
@@ -10,12 +11,22 @@
 
 #include "csr.h"
 
+// The default of --modality-key (options.c): the obs column kida annotate writes for a query of
+// several modalities. Only this key may be missing from the file without an error.
+#define EMBED_EVAL_MODALITY_KEY "kida_modality"
+
 // Reads obsm X_kida, obs truth_key (may be absent: clusters only), obs batch_key (NULL or ""
-// for none) and X (raw counts) of the annotated file pred_path on this process alone, and
-// prints a side-by-side table to out. The PCA baseline is left out, with a note, when X is not
-// non-negative finite counts. Leiden: 15 neighbours, Euclidean, resolution 1, seed 0. FATAL
-// when the file has no X_kida.
-void embed_eval_report(const char *pred_path, const char *truth_key, const char *batch_key, FILE *out);
+// for none), obs modality_key (NULL or "" for none) and X (raw counts) of the annotated file
+// pred_path on this process alone, and prints a side-by-side table to out. The PCA baseline is
+// left out, with a note, when X is not non-negative finite counts. Leiden: 15 neighbours,
+// Euclidean, resolution 1, seed 0. When the cells hold >= 2 modalities, a second table gives the
+// kNN mixing of modality within each type (obs truth_key, else the predicted obs kida_label),
+// measured on that type's cells alone, for X_kida and the PCA baseline, beside the value of
+// neighbours drawn at random (H of the type's modality shares / log of their number), and the
+// cell-weighted mean over types. FATAL when the file has no X_kida, or lacks obs batch_key or
+// obs modality_key (unless that is the default EMBED_EVAL_MODALITY_KEY).
+void embed_eval_report(const char *pred_path, const char *truth_key, const char *batch_key, const char *modality_key,
+                       FILE *out);
 
 // Principal components of the dense matrix X = 1 zᵀ + D with D (n,G) sparse (any z: PCA centres
 // the columns, so only D matters), by randomized subspace iteration (Halko, Martinsson & Tropp

@@ -41,6 +41,15 @@ int cmd_evaluate(const Config *c, const Dist *d) {
     char **truth_cats = NULL, **pred_cats = NULL, **teach_cats = NULL;
     if (!h5ad_has_obs(h, "kida_label"))
         FATAL("give a file written by kida annotate or kida predict", "%s: obs has no kida_label column", path);
+    if (c->embedding) {   // the embedding's columns are checked before any table is printed
+        if (c->batch_key && *c->batch_key && !h5ad_has_obs(h, c->batch_key))
+            FATAL("give an obs column of the annotated file with --batch-key (kida inspect lists them)",
+                  "%s: obs has no column %s (--batch-key)", path, c->batch_key);
+        if (c->modality_key && *c->modality_key && strcmp(c->modality_key, EMBED_EVAL_MODALITY_KEY) &&
+            !h5ad_has_obs(h, c->modality_key))
+            FATAL("give an obs column of the annotated file with --modality-key (kida inspect lists them)",
+                  "%s: obs has no column %s (--modality-key)", path, c->modality_key);
+    }
     int32_t *truth = h5ad_obs_labels(h, c->truth_key, 0, n, &truth_cats, &n_truth);
     int32_t *pred = read_pred(h, "kida_label", n, &pred_cats, &n_pred);
     int has_teacher = h5ad_has_obs(h, "kida_teacher_label");
@@ -56,7 +65,7 @@ int cmd_evaluate(const Config *c, const Dist *d) {
     if (has_teacher) printf("  KI   accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", mt.accuracy, mt.macro_f1, mt.unknown_rate);
     printf("  %-4s accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", has_teacher ? "KIDA" : "kida", ms.accuracy, ms.macro_f1,
            ms.unknown_rate);
-    if (c->embedding) embed_eval_report(path, c->truth_key, c->batch_key, stdout);
+    if (c->embedding) embed_eval_report(path, c->truth_key, c->batch_key, c->modality_key, stdout);
     if (c->metrics_out && *c->metrics_out) {
         FILE *j = open_out(c->metrics_out, ".json", c->overwrite);
         fprintf(j, "{\"file\": \"%s\", \"results\": [", path);

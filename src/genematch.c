@@ -8,7 +8,7 @@
 #include "log.h"
 #include "strmap.h"
 
-MatchOptions match_options_default(void) { return (MatchOptions){.case_insensitive = 0, .map_path = NULL, .min_overlap = 0.5}; }
+MatchOptions match_options_default(void) { return (MatchOptions){.case_insensitive = 0, .map_path = NULL, .min_overlap = 0.5, .target = "model genes"}; }
 
 // An id -> symbol table read from a 2-column file (column 1 id, column 2 symbol).
 typedef struct { StrMap idx; char **sym; size_t n; } GeneMap;
@@ -118,7 +118,8 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
     int32_t *col = xmalloc((n_cols ? n_cols : 1) * sizeof *col);
     size_t n_dup = 0, matched = match_run(model_genes, G, names, n_cols, mp, opt->case_insensitive, col, &n_dup);
     double frac = (double)matched / (double)G;
-    log_info("query genes matched: %zu/%zu model genes (%.1f%%) in %s", matched, G, 100.0 * frac, file);
+    log_info("genes matched: %zu/%zu %s (%.1f%%) in %s", matched, G, opt->target ? opt->target : "model genes",
+             100.0 * frac, file);
     if (n_dup)
         log_warn("%s: %zu column(s) repeat a gene name already matched; only the first column of each is used", file, n_dup);
     if (frac < opt->min_overlap) {

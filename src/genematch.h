@@ -9,6 +9,7 @@ typedef struct {
     const char *map_path;      // optional 2-column table id<TAB>symbol (plain or .gz): input
                                // names found in column 1 are replaced by column 2 before matching
     double min_overlap;        // FATAL when fewer than this fraction of model genes match (0.5)
+    const char *target;        // what the genes being matched are, for the log ("model genes")
 } MatchOptions;
 
 // Default options: exact names, no map, min_overlap 0.5.

@@ -60,6 +60,9 @@ void h5ad_require_counts(const H5ad *h, const Csr *rows);
 // The obs column names (in the file's column-order when present); free with strv_free(v, *n).
 char **h5ad_obs_keys(H5ad *h, size_t *n);
 int h5ad_has_obs(H5ad *h, const char *key);
+// 1 when obs[key] holds text: a categorical (either encoding) or a string column; 0 otherwise
+// (numbers, bools, absent).
+int h5ad_obs_is_text(H5ad *h, const char *key);
 // An obs column as labels for rows [start, start+count): a new array of count codes, -1 for
 // missing (NaN, empty string, "nan", "NA"), and in *cats a new array of *n_cats category names
 // (free with strv_free). Reads categoricals in both encodings (group with codes + categories;

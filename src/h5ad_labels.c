@@ -64,6 +64,26 @@ int h5ad_has_obs(H5ad *h, const char *key) {
     return r;
 }
 
+int h5ad_obs_is_text(H5ad *h, const char *key) {
+    if (!h5ad_has_obs(h, key)) return 0;
+    char *name = joinp("obs", key);
+    int text = 0;
+    H5O_type_t t = h5u_obj_type(h->file, name);
+    if (t == H5O_TYPE_GROUP) {
+        hid_t g = h5u_open_group(h->file, name, h->path, HINT_LAYOUT);
+        char *enc = h5u_attr_string(g, "encoding-type");
+        text = enc && (!strcmp(enc, "categorical") || !strcmp(enc, "nullable-string-array"));
+        free(enc);
+        H5Gclose(g);
+    } else if (t == H5O_TYPE_DATASET) {
+        hid_t ds = h5u_open_dset(h->file, name, h->path, HINT_LAYOUT);
+        text = h5u_dtype_class(ds) == H5T_STRING || H5Aexists(ds, "categories") > 0;
+        H5Dclose(ds);
+    }
+    free(name);
+    return text;
+}
+
 static int is_na(const char *s) {
     return !s[0] || !strcmp(s, "nan") || !strcmp(s, "NaN") || !strcmp(s, "NA") || !strcmp(s, "<NA>");
 }

@@ -1,6 +1,7 @@
 // h5ad_write: writing .h5ad files that anndata/scanpy open unchanged. Elements carry the
 // encoding-type / encoding-version attributes anndata (>= 0.8) writes:
-//   root anndata 0.1.0, X csr_matrix 0.1.0 {data f32, indices i32, indptr i64, shape attr} or
+//   root anndata 0.1.0, X csr_matrix 0.1.0 {data f32, indices + indptr i32 (i64 past 2^31 values),
+//   shape attr} or
 //   array 0.2.0, obs/var dataframe 0.2.0 (_index attr, column-order attr, index string-array),
 //   categorical 0.2.0 {codes int8/16/32, categories string-array, ordered attr},
 //   obsm/varm/obsp/varp/layers/uns dict 0.1.0, numeric arrays array 0.2.0, strings
@@ -199,8 +200,11 @@ void h5ad_write_X_csr(H5adWriter *w, const Csr *m) {
     h5u_set_attr_i64s(g, "shape", shape, 2, w->tmp);
     hsize_t nnz = csr_nnz(m), np = m->n_rows + 1;
     H5Dclose(h5u_write_dset(g, "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, &nnz, m->data, w->tmp));
-    H5Dclose(h5u_write_dset(g, "indices", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &nnz, m->indices, w->tmp));
-    H5Dclose(h5u_write_dset(g, "indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &np, m->indptr, w->tmp));
+    // indices and indptr get one integer type, as scipy makes them (mixed types break its row
+    // indexing): int32 while nnz fits, else int64; HDF5 converts from the in-memory types
+    hid_t it = nnz <= (hsize_t)INT32_MAX ? H5T_STD_I32LE : H5T_STD_I64LE;
+    H5Dclose(h5u_write_dset(g, "indices", it, H5T_NATIVE_INT32, 1, &nnz, m->indices, w->tmp));
+    H5Dclose(h5u_write_dset(g, "indptr", it, H5T_NATIVE_INT64, 1, &np, m->indptr, w->tmp));
     H5Gclose(g);
 }
 

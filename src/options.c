@@ -37,8 +37,8 @@ static const OptSpec OPTS[] = {
     {"device", T_CHOICE, "auto", O(device), CMD_RUN, "auto|cpu|cuda", "where the model runs (auto: a GPU per rank when present)", "General"},
     {"precision", T_CHOICE, "fp32", O(precision), CMD_RUN, "fp32|tf32|bf16", "GPU arithmetic (CPU is always fp32)", "General"},
     // data
-    {"reference", T_STR, "", O(reference), CMD_FIT, 0, "labelled reference (.h5ad or 10x .h5), raw counts", "Data"},
-    {"query", T_STR, "", O(query), CMD_ANNOTATE | CMD_PREDICT, 0, "query to annotate (.h5ad or 10x .h5), raw counts", "Data"},
+    {"reference", T_STR, "", O(reference), CMD_FIT, 0, "labelled reference (.h5ad or 10x .h5), raw counts; several files: a,b,c", "Data"},
+    {"query", T_STR, "", O(query), CMD_ANNOTATE | CMD_PREDICT, 0, "query to annotate (.h5ad or 10x .h5), raw counts; several files: a,b,c", "Data"},
     {"label-key", T_STR, "cell_type", O(label_key), CMD_FIT, 0, "obs column of the reference holding the cell types", "Data"},
     {"batch-key", T_STR, "", O(batch_key), CMD_EVALUATE | CMD_REPORT, 0, "obs column with batches (for the mixing score)", "Data"},
     {"layer", T_STR, "", O(layer), CMD_RUN | CMD_INSPECT | CMD_GENESCORE, 0, "read counts from layers/<name> (or `raw`) instead of X", "Data"},
@@ -47,6 +47,8 @@ static const OptSpec OPTS[] = {
     {"gene-map", T_STR, "", O(gene_map), CMD_RUN, 0, "two-column table (ID<TAB>symbol) to translate query gene names", "Data"},
     {"min-gene-overlap", T_FLOAT, "0.5", O(min_gene_overlap), CMD_RUN, 0, "error when fewer model genes than this fraction are found in the query", "Data"},
     {"modality", T_CHOICE, "rna", O(modality), CMD_RUN, "rna|atac|spatial", "what the counts are (atac: peaks, turned into gene scores with --genes)", "Data"},
+    {"reference-modality", T_STR, "", O(reference_modality), CMD_FIT, 0, "modality of each reference file, e.g. rna,atac (empty: --modality for all)", "Data"},
+    {"query-modality", T_STR, "", O(query_modality), CMD_ANNOTATE | CMD_PREDICT, 0, "modality of each query file, e.g. rna,atac (empty: --modality for all)", "Data"},
     {"genes", T_STR, "", O(genes), CMD_RUN | CMD_GENESCORE, 0, "gene coordinates (GTF or BED) for ATAC gene activity", "Data"},
     // preprocessing
     {"n-top-genes", T_INT, "3000", O(n_top_genes), CMD_FIT, 0, "highly variable genes chosen on the reference (Seurat flavour)", "Preprocessing"},
@@ -81,6 +83,7 @@ static const OptSpec OPTS[] = {
     {"student-init", T_CHOICE, "fresh", O(student_init), CMD_ANNOTATE, "fresh|teacher", "student starts from new random weights (the paper) or from the teacher's", "Student"},
     {"student-min-steps", T_INT, "300", O(student_min_steps), CMD_ANNOTATE, 0, "train the student for at least this many steps (more epochs on small queries)", "Student"},
     {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student"},
+    {"anchor-groups", T_CHOICE, "type", O(anchor_groups), CMD_ANNOTATE, "type|type-modality", "anchors per predicted type (the paper), or per type within each query modality", "Student"},
     {"alpha", T_FLOAT, "0.8", O(alpha), CMD_ANNOTATE, 0, "weight of the distillation loss", "Student"},
     {"beta", T_FLOAT, "0.2", O(beta), CMD_ANNOTATE, 0, "weight of the adaptive clustering loss", "Student"},
     {"kd-temperature", T_FLOAT, "3", O(kd_temperature), CMD_ANNOTATE, 0, "distillation temperature", "Student"},
@@ -98,6 +101,8 @@ static const OptSpec OPTS[] = {
     {"pred", T_STR, "", O(pred), CMD_EVALUATE | CMD_EXPLAIN, 0, "annotated .h5ad written by kida annotate/predict", "Evaluate"},
     {"truth-key", T_STR, "cell_type", O(truth_key), CMD_EVALUATE | CMD_REPORT, 0, "obs column with the true labels", "Evaluate"},
     {"metrics-out", T_STR, "", O(metrics_out), CMD_EVALUATE, 0, "write metrics as <prefix>.json and <prefix>.tsv", "Evaluate"},
+    {"modality-key", T_STR, "kida_modality", O(modality_key), CMD_EVALUATE, 0, "obs column with each cell's modality (--embedding: mixing within types)", "Evaluate"},
+    {"group-key", T_STR, "kida_label", O(group_key), CMD_EXPLAIN, 0, "obs column whose groups are explained (e.g. the true cell types)", "Evaluate"},
     {"embedding", T_BOOL, "false", O(embedding), CMD_EVALUATE, 0, "also cluster X_kida (Leiden) and report NMI/ARI and batch mixing", "Evaluate"},
     // genescore
     {"peaks", T_STR, "", O(peaks), CMD_GENESCORE, 0, "peak x cell counts (.h5ad) or a BED of peak coordinates", "Gene activity"},

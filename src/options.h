@@ -28,7 +28,7 @@ typedef struct {
     int quiet, overwrite, debug_sync;
     char *device, *precision;
     // data
-    char *reference, *query, *label_key, *batch_key, *layer, *gene_map, *modality, *genes;
+    char *reference, *query, *reference_modality, *query_modality, *label_key, *batch_key, *layer, *gene_map, *modality, *genes;
     int use_gene_ids, gene_case_insensitive;
     double min_gene_overlap, target_sum, scale_clip;
     long n_top_genes;
@@ -45,7 +45,7 @@ typedef struct {
     char *optimizer, *lr_schedule;
     int best_checkpoint;
     // student
-    char *mode, *student_init;
+    char *mode, *student_init, *anchor_groups;
     long student_epochs, student_min_steps;
     double anchor_fraction, alpha, beta, kd_temperature;
     // predict / outputs
@@ -57,7 +57,7 @@ typedef struct {
     long checkpoint_every;
     int resume;
     // evaluate
-    char *pred, *truth_key, *metrics_out;
+    char *pred, *truth_key, *metrics_out, *modality_key, *group_key;
     int embedding;
     // genescore
     char *peaks, *gene_types;

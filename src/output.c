@@ -55,7 +55,9 @@ size_t output_write(const OutputSpec *o, const Dist *d) {
         tconf = gather(d, o->teacher->conf, o->teacher->n, 1, n);
     }
     if (d->rank == 0) {
-        H5adWriter *w = h5ad_writer_copy_of(o->out_path, o->overwrite, o->query_path);
+        const Sources *src = &o->query->src;
+        H5adWriter *w = src->n > 1 ? output_list_base(o->out_path, o->overwrite, o->query, o->spec, o->c)
+                                   : h5ad_writer_copy_of(o->out_path, o->overwrite, src->path[0]);
         write_labels(w, "kida_label", pred, conf, n, o->spec, o->unknown_threshold, 1, &n_unknown);
         write_labels(w, "kida_label_raw", pred, conf, n, o->spec, 0, 0, NULL);
         if (tpred) {

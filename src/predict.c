@@ -23,14 +23,14 @@ int cmd_predict(const Config *c, const Dist *d) {
     const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";
     PathwayMap map = pathmap_build(spec.pw.P, spec.prep.G, spec.pw.path_ptr, spec.pw.member_gene);
     Dataset q;
-    dataset_load_query(&q, c->query, &spec.prep, c, d);
+    dataset_load_query(&q, &spec.prep, c, d);
     log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
              spec.K, q.n_total);
     Model m;
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
     Predictions p = infer_rows(&spec.mc, &map, spec.prep.zero, m.params, &q.x, 64, gpu);
-    OutputSpec o = {.query_path = c->query, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
+    OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
     size_t unk = output_write(&o, d);
     log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,

@@ -32,5 +32,12 @@ a = ad.read_h5ad('$T/ann_10x.h5ad'); r = ad.read_h5ad('$D/pbmc_v2_ref.h5ad')
 ok = a.shape == r.shape and (a.X != r.X).nnz == 0 and list(a.var_names) == list(r.var_names) \
      and list(a.var['gene_ids']) == list(r.var['gene_ids']) and list(a.obs_names) == list(r.obs_names)
 print('10x copy equals the bundled h5ad:', ok); sys.exit(0 if ok else 1)"
+# X as kida writes it: scipy's row and column indexing work (one integer type for indices/indptr)
+run "$PY" -c "
+import anndata as ad, numpy as np, sys
+a = ad.read_h5ad('$T/ann_10x.h5ad')
+rows = a.X[np.arange(0, a.n_obs, 7)][:, np.arange(0, a.n_vars, 5)]
+ok = a.X.indices.dtype == a.X.indptr.dtype and rows.shape == (len(range(0, a.n_obs, 7)), len(range(0, a.n_vars, 5)))
+print('X indexable by scipy:', ok, a.X.indices.dtype, a.X.indptr.dtype); sys.exit(0 if ok else 1)"
 if [ $fail = 0 ]; then echo "roundtrip: pass"; else echo "roundtrip: FAIL"; fi
 exit $fail

@@ -84,5 +84,22 @@ fi
 [ -s "$WORK/out.explain.genes.tsv" ] || fail "default prefix out.explain.*"
 expect_fail "refuses to overwrite" "already exists" "$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --out "$WORK/ex"
 expect_fail "query without attention" "kida_pathway_attn" "$KIDA" explain --model "$WORK/model.h5" --pred data/pbmc_v3_query.h5ad --out "$WORK/bad"
+# --group-key: the true types instead of the predicted ones (NA cells are in no group)
+"$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --group-key cell_type --out "$WORK/bytype" >"$WORK/glog" 2>&1 \
+    || { cat "$WORK/glog"; fail "explain --group-key cell_type"; }
+$PYH5 - "$WORK" <<'PY' || fail "--group-key cell_type"
+import sys, json, h5py, numpy as np
+w = sys.argv[1]
+js = json.load(open(w + "/bytype.json"))
+f = h5py.File(w + "/out.h5ad", "r")
+codes, cats = f["obs/cell_type/codes"][:], [c.decode() for c in f["obs/cell_type/categories"][:]]
+want = {cats[k]: int((codes == k).sum()) for k in range(len(cats)) if (codes == k).any()}
+got = {g["name"]: g["n_cells"] for g in js["groups"]}
+print("groups by obs cell_type:", got)
+assert js["group_key"] == "cell_type" and got == want, (got, want)
+PY
+grep -q "is not a class of model" "$WORK/glog" && fail "--group-key cell_type: warned about labels that are not model classes"
+expect_fail "unknown --group-key" "obs has no nope column (--group-key)" \
+    "$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --group-key nope --out "$WORK/bad"
 expect_fail "needs --model" "needs --model" "$KIDA" explain --pred "$WORK/out.h5ad" --out "$WORK/bad"
 pass "explain"

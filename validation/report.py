@@ -10,7 +10,8 @@ networkx (pip install scanpy matplotlib networkx). Exit 3 when one of them canno
 
 Writes into FOLDER (created when missing):
   umap_predicted.png, umap_truth.png (when --truth-key is an obs column), umap_batch.png (when a
-      batch column exists): UMAP of obsm X_kida (15-NN graph, random_state 0)
+      batch column exists), umap_modality.png (when obs kida_modality holds more than one
+      modality: a query of several files): UMAP of obsm X_kida (15-NN graph, random_state 0)
   confusion.png       truth x predicted (row-normalised, counts printed), when truth exists
   pathways.png        heatmap of mean cls attention per predicted type over each type's top
                       pathways (from PREFIX.pathways.tsv of kida explain when present, else the
@@ -71,6 +72,8 @@ def umaps(a, folder, truth_key, batch_key):
         cols.append((truth_key, f"true ({truth_key})", "umap_truth.png"))
     if batch_key:
         cols.append((batch_key, f"batch ({batch_key})", "umap_batch.png"))
+    if "kida_modality" in a.obs and a.obs["kida_modality"].nunique() > 1:
+        cols.append(("kida_modality", "modality (kida_modality)", "umap_modality.png"))
     for key, title, name in cols:
         fig, ax = plt.subplots(figsize=(6.5, 5))
         sc.pl.umap(a, color=key, ax=ax, show=False, title=f"X_kida UMAP: {title}", frameon=False)
