@@ -59,7 +59,7 @@ Csr csr_map_columns(const Csr *m, const int32_t *to, size_t n_cols) {
     for (size_t i = 0; i < m->n_rows; i++) {
         size_t len = 0;
         for (int64_t p = m->indptr[i]; p < m->indptr[i + 1]; p++)
-            if (to[m->indices[p]] >= 0) row[len++] = (Entry){to[m->indices[p]], m->data[p]};
+            if (to[m->indices[p]] >= 0 && m->data[p] != 0) row[len++] = (Entry){to[m->indices[p]], m->data[p]};
         qsort(row, len, sizeof(Entry), cmp_entry);
         for (size_t j = 0; j < len; j++, k++) {
             out.indices[k] = row[j].col;

@@ -20,6 +20,7 @@ Csr csr_alloc(size_t n_rows, size_t n_cols, size_t nnz);
 // The rows of parts[0], then parts[1], ... as one new matrix of n_cols columns (row_start 0).
 Csr csr_vstack(const Csr *parts, size_t n_parts, size_t n_cols);
 // A copy of m in another column space: column j becomes to[j] (dropped when to[j] < 0), rows
-// re-sorted by column. to[] must not send two columns of m to the same column.
+// re-sorted by column, explicit zeros dropped. Two columns sent to the same column stay two
+// entries (the caller checks, as prep_transform does).
 Csr csr_map_columns(const Csr *m, const int32_t *to, size_t n_cols);
 #endif

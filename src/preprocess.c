@@ -168,58 +168,29 @@ PrepStats prep_fit(const Csr *ref_rows, char *const *var_names, const PrepOption
     return prep_fit_blocks(blocks, 1, var_names, opt, d);
 }
 
-typedef struct { int32_t g; float d; } PrepEntry;
-static int prep_entry_cmp(const void *a, const void *b) {
-    const PrepEntry *x = a, *y = b;
-    return (x->g > y->g) - (x->g < y->g);
-}
-
 Csr prep_transform(const PrepStats *s, const Csr *rows, const int32_t *col_to_model) {
     float target32 = (float)s->target_sum;
-    // count the model entries first, then fill
-    size_t nnz = 0, nnz_in = csr_nnz(rows);
+    size_t nnz_in = csr_nnz(rows);
     for (size_t k = 0; k < nnz_in; k++) {
         int32_t c = rows->indices[k];
         if (c < 0 || (size_t)c >= rows->n_cols)
             FATAL("a bug in the matrix reader", "column %d out of range [0, %zu)", (int)c, rows->n_cols);
         int32_t g = col_to_model[c];
         if (g >= (int32_t)s->G) FATAL("a bug in kida", "col_to_model maps column %d to gene %d (G = %zu)", (int)c, (int)g, s->G);
-        nnz += g >= 0 && rows->data[k] != 0;
     }
-    Csr out = csr_alloc(rows->n_rows, s->G, nnz);
-    out.row_start = rows->row_start;
-    size_t max_row = 0;
-    for (size_t r = 0; r < rows->n_rows; r++)
-        if ((size_t)(rows->indptr[r + 1] - rows->indptr[r]) > max_row) max_row = (size_t)(rows->indptr[r + 1] - rows->indptr[r]);
-    PrepEntry *tmp = xmalloc((max_row + 1) * sizeof *tmp);
-    size_t o = 0;
-    for (size_t r = 0; r < rows->n_rows; r++) {
+    // the model genes' counts in model order, then each value normalised with its row's total
+    // over all genes, log1p, scaled
+    Csr out = csr_map_columns(rows, col_to_model, s->G);
+    for (size_t r = 0; r < out.n_rows; r++) {
         float f = prep_row_factor(rows, r, target32);
-        size_t n = 0;
-        int sorted = 1;
-        for (int64_t k = rows->indptr[r]; k < rows->indptr[r + 1]; k++) {
-            int32_t g = col_to_model[rows->indices[k]];
-            if (g < 0 || rows->data[k] == 0) continue;
-            float v = log1pf(rows->data[k] / f);
-            tmp[n].g = g;
-            tmp[n].d = prep_scale(s, (size_t)g, v) - s->zero[g];
-            if (n && tmp[n - 1].g >= g) sorted = 0;
-            n++;
+        for (int64_t k = out.indptr[r]; k < out.indptr[r + 1]; k++) {
+            int32_t g = out.indices[k];
+            if (k > out.indptr[r] && out.indices[k - 1] == g)
+                FATAL("a bug in kida: map each model gene from one column", "row %zu: model gene %d has two input columns",
+                      rows->row_start + r, (int)g);
+            out.data[k] = prep_scale(s, (size_t)g, log1pf(out.data[k] / f)) - s->zero[g];
         }
-        if (!sorted) {
-            qsort(tmp, n, sizeof *tmp, prep_entry_cmp);
-            for (size_t i = 1; i < n; i++)
-                if (tmp[i].g == tmp[i - 1].g)
-                    FATAL("a bug in kida: map each model gene from one column", "row %zu: model gene %d has two input columns",
-                          rows->row_start + r, (int)tmp[i].g);
-        }
-        for (size_t i = 0; i < n; i++, o++) {
-            out.indices[o] = tmp[i].g;
-            out.data[o] = tmp[i].d;
-        }
-        out.indptr[r + 1] = (int64_t)o;
     }
-    free(tmp);
     return out;
 }
 

@@ -12,6 +12,8 @@ echo "$out" | grep -qx 'alpha = 0.8' || fail "default lost"
 "$KIDA" annotate --config "$WORK/a.conf" --print-config | grep -v '^#' >"$WORK/b"
 grep -v '^#' "$WORK/a.conf" | cmp -s - "$WORK/b" || fail "--print-config output does not reproduce itself"
 pass "precedence and print-config round trip"
-"$KIDA" annotate --help | grep -q -- '--anchor-fraction' || fail "help lacks an option"
+for o in --anchor-fraction --query-modality --reference-modality --anchor-groups; do
+    "$KIDA" annotate --help | grep -q -- "$o" || fail "help lacks $o"
+done
 "$KIDA" --help | grep -q 'annotate' || fail "top-level help"
 pass "help"
