@@ -98,6 +98,31 @@ print(f"anchors: {int(L.obs['kida_is_anchor'].sum())} in {grp.ngroups} (type, mo
 assert not bad and L.obs["kida_is_anchor"][906:].sum() > 0
 PY
 pass "RNA + ATAC query: modality and gene activity per cell"
+if [ -n "${MPIEXEC:-}" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
+    timeout 300 "$MPIEXEC" --oversubscribe -np 2 "$KIDA" annotate $SMALL --query data/pbmc_v3_query.h5ad,data/granja_atac.h5ad \
+        --query-modality rna,atac --genes hg19 --mode ki --anchor-groups type-modality --out "$WORK/mm2.h5ad" \
+        >"$WORK/log6" 2>&1 || { cat "$WORK/log6"; fail "RNA + ATAC on 2 ranks"; }
+    $PYH5 - "$WORK" <<'PY' || fail "RNA + ATAC: 2 ranks differ from 1"
+import sys, h5py, numpy as np
+w = sys.argv[1]
+a, b = h5py.File(f"{w}/mm.h5ad"), h5py.File(f"{w}/mm2.h5ad")
+same = {k: bool(np.array_equal(a[k][:], b[k][:])) for k in ("X/data", "X/indices", "obs/kida_modality/codes")}
+agree = float((a["obs/kida_label_raw/codes"][:] == b["obs/kida_label_raw/codes"][:]).mean())
+print(f"2 ranks: identical {same}, labels {agree:.4%}")
+assert all(same.values()) and agree >= 0.999
+# anchors: the same count per (type, modality) and the same entropy cut-off; many ATAC cells have
+# almost no counts and tie in entropy to 1e-7, so which of the tied cells is taken may differ
+grp = a["obs/kida_teacher_label_raw/codes"][:].astype(int) * 8 + a["obs/kida_modality/codes"][:]
+for g in np.unique(grp):
+    m = grp == g
+    xa, xb = a["obs/kida_is_anchor"][:][m].astype(bool), b["obs/kida_is_anchor"][:][m].astype(bool)
+    ca, cb = a["obs/kida_entropy"][:][m][xa].max(), b["obs/kida_entropy"][:][m][xb].max()
+    assert xa.sum() == xb.sum() and abs(ca - cb) < 1e-5, (g, xa.sum(), xb.sum(), ca, cb)
+print(f"anchors: same count and entropy cut-off in {len(np.unique(grp))} groups; "
+      f"{int((a['obs/kida_is_anchor'][:] != b['obs/kida_is_anchor'][:]).sum())} tied cells swapped")
+PY
+    pass "RNA + ATAC: 2 ranks agree with 1 (gene activity, anchors per type and modality)"
+fi
 
 expect_fail "modality count" "has 1 value(s) but --query lists 2 file(s)" \
     "$KIDA" annotate $SMALL $LIST --query-modality rna --out "$WORK/x.h5ad"
