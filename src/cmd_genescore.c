@@ -5,16 +5,13 @@
 // (integer counts, one float per value, index and row length), which writes the output: X the
 // gene counts (CSR float32), var names the genes, obs and obsm copied from the input, and
 // uns/kida_genescore what was done. The output appears atomically.
-#include <hdf5.h>
 #include <string.h>
 #include <strings.h>
 
-#include "atomic.h"
 #include "commands.h"
 #include "fit.h"
 #include "genescore.h"
 #include "h5ad.h"
-#include "h5util.h"
 #include "log.h"
 
 static int is_counts_file(const char *path) {
@@ -57,33 +54,10 @@ static Csr gather_rows(const Csr *b, size_t n_total, const Dist *d) {
     return m;
 }
 
-_Noreturn static void h5_fail(const char *what, const char *obj, const char *file) {
-    char m[256];
-    h5u_errmsg(m, sizeof m);
-    FATAL("check free space and permissions in the output folder; the output path was not changed",
-          "genescore output (temporary %s): %s '%s' failed: %s", file, what, obj, m);
-}
-
-// Replaces obs and obsm of the (closed) file at tmp with those of source, when source has them as
-// anndata groups (a 10x .h5 has none: the obs names written already stay).
-static void copy_obs(const char *tmp, const char *source) {
-    hid_t src = h5u_open_read(source, NULL);
-    const char *parts[] = {"obs", "obsm"};
-    hid_t dst = -1;
-    for (int i = 0; i < 2; i++) {
-        if (h5u_obj_type(src, parts[i]) != H5O_TYPE_GROUP) continue;
-        if (dst < 0 && (dst = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT)) < 0) h5_fail("reopening", tmp, tmp);
-        if (h5u_exists(dst, parts[i]) && H5Ldelete(dst, parts[i], H5P_DEFAULT) < 0) h5_fail("replacing", parts[i], tmp);
-        if (H5Ocopy(src, parts[i], dst, parts[i], H5P_DEFAULT, H5P_DEFAULT) < 0) h5_fail("copying from the input", parts[i], tmp);
-    }
-    if (dst >= 0 && H5Fclose(dst) < 0) h5_fail("closing", tmp, tmp);
-    h5u_close(src, source);
-}
-
-// Rank 0: writes the gene matrix m to c->out (through a temporary next to it).
+// Rank 0: writes the gene matrix m to c->out (through a temporary next to it), with obs and obsm
+// of the counts file when it has them (a 10x .h5 has none: the obs names written stay).
 static void write_output(const Csr *m, const GeneScorer *s, const char *counts, const char *bed, const Config *c) {
-    char *tmp = atomic_tmp_path(c->out);
-    H5adWriter *w = h5ad_writer_create(tmp, 1);
+    H5adWriter *w = h5ad_writer_create(c->out, c->overwrite);
     h5ad_write_X_csr(w, m);
     h5ad_write_var_names(w, s->gene_names, s->n_genes);
     H5ad *h = h5ad_open(counts, NULL, 0, NULL);
@@ -101,13 +75,9 @@ static void write_output(const Csr *m, const GeneScorer *s, const char *counts, 
     char *cfg = config_to_text(c);
     h5ad_write_uns_string(w, "kida_genescore/config", cfg);
     free(cfg);
-    h5ad_writer_commit(w);   // the complete file at tmp
-    copy_obs(tmp, counts);
-    if (!c->overwrite && path_exists(c->out))
-        FATAL("pass --overwrite to replace it, or choose another output path",
-              "output %s appeared while writing (it was not changed; the result is in %s)", c->out, tmp);
-    atomic_commit(tmp, c->out);
-    free(tmp);
+    static const char *const parts[] = {"obs", "obsm"};
+    h5ad_writer_copy_parts(w, counts, parts, 2);
+    h5ad_writer_commit(w);
 }
 
 int cmd_genescore(const Config *c, const Dist *d) {

@@ -96,6 +96,9 @@ H5adWriter *h5ad_writer_create(const char *path, int overwrite);
 // uns, so columns, obsm entries and uns can be added to a query's own file. Writing a key that
 // already exists in the copy replaces it.
 H5adWriter *h5ad_writer_copy_of(const char *path, int overwrite, const char *source);
+// Copies the top-level elements named in parts (e.g. "obs", "obsm") that source has into w,
+// replacing what w holds under those names.
+void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const *parts, size_t n);
 void h5ad_write_X_csr(H5adWriter *w, const Csr *m);   // whole matrix (row_start must be 0)
 void h5ad_write_X_dense(H5adWriter *w, const float *x, size_t n_obs, size_t n_vars); // (N,G)
 void h5ad_write_obs_names(H5adWriter *w, char *const *names, size_t n);

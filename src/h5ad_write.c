@@ -121,6 +121,23 @@ static int index_len(H5adWriter *w, const char *df, size_t *n) {
     return ok;
 }
 
+void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const *parts, size_t n) {
+    hid_t src = h5u_open_read(source, NULL);
+    hid_t ocpy = H5Pcreate(H5P_OBJECT_COPY);
+    H5Pset_copy_object(ocpy, H5O_COPY_EXPAND_REFERENCE_FLAG);
+    for (size_t i = 0; i < n; i++) {
+        if (!h5u_exists(src, parts[i])) continue;
+        if (h5u_exists(w->file, parts[i]) && H5Ldelete(w->file, parts[i], H5P_DEFAULT) < 0) wfail(w, "replacing", parts[i]);
+        if (H5Ocopy(src, parts[i], w->file, parts[i], ocpy, H5P_DEFAULT) < 0) {
+            char m[256];
+            FATAL("the source file may be damaged; check it with `kida inspect`", "copying '%s' from %s into %s failed: %s",
+                  parts[i], source, w->tmp, h5u_errmsg(m, sizeof m));
+        }
+    }
+    H5Pclose(ocpy);
+    H5Fclose(src);
+}
+
 H5adWriter *h5ad_writer_copy_of(const char *path, int overwrite, const char *source) {
     h5u_init();
     hid_t src = h5u_open_read(source, NULL);
@@ -155,19 +172,9 @@ H5adWriter *h5ad_writer_copy_of(const char *path, int overwrite, const char *sou
         h5ad_close(h);
         return w;
     }
-    static const char *parts[] = {"X", "layers", "raw", "obs", "var", "obsm", "varm", "obsp", "varp", "uns"};
-    hid_t ocpy = H5Pcreate(H5P_OBJECT_COPY);
-    H5Pset_copy_object(ocpy, H5O_COPY_EXPAND_REFERENCE_FLAG);
-    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        if (!h5u_exists(src, parts[i])) continue;
-        if (H5Ocopy(src, parts[i], w->file, parts[i], ocpy, H5P_DEFAULT) < 0) {
-            char m[256];
-            FATAL("the source file may be damaged; check it with `kida inspect`", "copying '%s' from %s into %s failed: %s",
-                  parts[i], source, w->tmp, h5u_errmsg(m, sizeof m));
-        }
-    }
-    H5Pclose(ocpy);
     H5Fclose(src);
+    static const char *const parts[] = {"X", "layers", "raw", "obs", "var", "obsm", "varm", "obsp", "varp", "uns"};
+    h5ad_writer_copy_parts(w, source, parts, sizeof parts / sizeof *parts);
     if (h5u_exists(w->file, "X")) {
         H5ad *h = h5ad_open(source, NULL, 0, NULL);   // validates the copied X's structure
         check_len(w, 1, h5ad_n_obs(h), "X of the source");
