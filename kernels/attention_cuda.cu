@@ -1,12 +1,12 @@
 // attention_cuda: multi-head self-attention on the GPU (see layers_cuda.h), the twin of
-// src/attention.c. The CPU loops over (cell, head) blocks; here each head is one strided-batched
+// src/model/attention.c. The CPU loops over (cell, head) blocks; here each head is one strided-batched
 // cuBLAS GEMM over all cells (q, k, v of head n sit at column n·HS of every qkv row, so the cells
 // of one head are a constant stride T·3C apart), and the row softmax is one warp per query row.
 // The probabilities live in a (B,NH,Tq,T) scratch; backward recomputes them, as the CPU does.
 #include <math.h>
 
-#include "cuda_check.h"
-#include "layers_cuda.h"
+#include "kernels/cuda_check.h"
+#include "kernels/layers_cuda.h"
 
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));

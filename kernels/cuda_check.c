@@ -1,5 +1,5 @@
 // cuda_check: see cuda_check.h.
-#include "cuda_check.h"
+#include "kernels/cuda_check.h"
 
 #include <string.h>
 

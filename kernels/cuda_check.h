@@ -1,5 +1,5 @@
 // cuda_check: checked calls into the CUDA runtime, cuBLAS and NCCL, usable from C and CUDA C++.
-// A failure is fatal on every rank with kida's error format (src/log.h):
+// A failure is fatal on every rank with kida's error format (src/core/log.h):
 //   [rank r] ERROR file:line: CUDA call failed: cudaMalloc(...): out of memory (code 2)
 //   HINT: ...
 // The hint depends on the error (out of memory, no device, driver too old, anything else).
@@ -13,12 +13,12 @@
 // log.h is C11; g++ does not know the _Noreturn keyword, so spell it as the GNU attribute there.
 #define _Noreturn __attribute__((noreturn))
 extern "C" {
-#include "log.h"
+#include "core/log.h"
 }
 #undef _Noreturn
 extern "C" {
 #else
-#include "log.h"
+#include "core/log.h"
 #endif
 
 // Fatal error for a failed call of library lib ("CUDA", "cuBLAS", "NCCL"); never returns.

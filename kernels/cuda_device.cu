@@ -5,11 +5,11 @@
 
 #define _Noreturn __attribute__((noreturn))  // log.h is C11
 extern "C" {
-#include "log.h"
+#include "core/log.h"
 }
 #undef _Noreturn
 
-#include "cuda_device.h"
+#include "kernels/cuda_device.h"
 
 extern "C" int cuda_device_count(void) {
     int n = 0;

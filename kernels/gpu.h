@@ -6,16 +6,16 @@
 //     int gpu = gpu_choose_device(c->device, c->precision, d);   // once, at start-up
 //     struct ModelCuda *g = gpu ? model_cuda_new(m, gpu == GPU_TF32, mask, d) : NULL;
 //     if (g) model_cuda_forward(g, ...); else model_forward(m, ...);
-// The device model mirrors Model (src/model.h); see kernels/model_cuda.h for its layout.
+// The device model mirrors Model (src/model/model.h); see kernels/model_cuda.h for its layout.
 #ifndef KIDA_GPU_H
 #define KIDA_GPU_H
 #include <stddef.h>
 #include <stdint.h>
 
-#include "csr.h"
-#include "dist.h"
-#include "model.h"
-#include "optim.h"
+#include "core/csr.h"
+#include "loss/optim.h"
+#include "model/model.h"
+#include "mpi/dist.h"
 
 struct ModelCuda;
 

@@ -3,8 +3,8 @@
 // they are.
 #include <string.h>
 
-#include "gpu.h"
-#include "log.h"
+#include "core/log.h"
+#include "kernels/gpu.h"
 
 int gpu_choose_device(const char *device, const char *precision, const Dist *d) {
     (void)precision, (void)d;

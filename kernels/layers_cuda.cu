@@ -1,12 +1,12 @@
-// layers_cuda: CUDA twins of src/layers.c and src/pathemb.c (see layers_cuda.h). Each kernel
+// layers_cuda: CUDA twins of src/model/layers.c and src/model/pathemb.c (see layers_cuda.h). Each kernel
 // follows its CPU loop: the same operations in the same order per output element, one thread
 // (or one warp, for row reductions) where the CPU has one loop iteration.
 #include <limits.h>
 #include <stdlib.h>
 
-#include "cuda_check.h"
-#include "layers_cuda.h"
-#include "rng.h"
+#include "core/rng.h"
+#include "kernels/cuda_check.h"
+#include "kernels/layers_cuda.h"
 
 // ---- helpers
 

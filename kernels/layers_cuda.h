@@ -1,4 +1,4 @@
-// layers_cuda: CUDA twins of the CPU layers in src/layers.h (pathway embedding, LayerNorm, linear,
+// layers_cuda: CUDA twins of the CPU layers in src/model/layers.h (pathway embedding, LayerNorm, linear,
 // GELU, residual + dropout, row gather/scatter, attention), fp32 throughout.
 // Same contract as the CPU versions: argument order outputs, saved-for-backward, inputs, weights,
 // dimensions; every backward ACCUMULATES (+=) into its gradients; every pointer is DEVICE memory
@@ -16,7 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "pathmap.h"
+#include "model/pathmap.h"
 
 // The pathway map on the device (int32 indices; M and P below 2^31).
 typedef struct {
@@ -45,7 +45,7 @@ void csr_densify_cuda(float *xd,               // (B,G)
                       const float *data,       // (nnz)
                       size_t B, size_t G, cudaStream_t stream);
 
-// ---- pathway embedding (pathemb_* in src/layers.h)
+// ---- pathway embedding (pathemb_* in src/model/layers.h)
 // zemb[j] = Σ_{r∈rows(j)} zero[g_r] emb_w[r].
 void pathemb_zero_forward_cuda(float *zemb,         // (P,C)
                                const float *zero,   // (G)
@@ -104,7 +104,7 @@ void colsum_add_cuda(float *out, const float *in, size_t N, size_t W, cudaStream
 void gelu_forward_cuda(float *out, const float *in, size_t N, cudaStream_t stream);
 void gelu_backward_cuda(float *din, const float *dout, const float *in, size_t N, cudaStream_t stream);
 
-// ---- residual with inverted dropout (residual_forward in src/layers.h): the mask element of
+// ---- residual with inverted dropout (residual_forward in src/model/layers.h): the mask element of
 // (cell_ids[b], i0 + i) is the CPU's exactly. keep and cell_ids may be NULL when p == 0.
 void residual_forward_cuda(float *out,               // (B,N) may equal res
                            uint8_t *keep,            // (B,N)
@@ -125,7 +125,7 @@ void rows_gather_cuda(float *dst, const float *src, size_t B, size_t T, size_t C
 void rows_scatter_add_cuda(float *dst, const float *src, size_t B, size_t T, size_t C, size_t t,  // (B,T,C) += (B,C)
                            cudaStream_t stream);
 
-// ---- multi-head self-attention, queries q0..T-1 (attention_forward in src/layers.h). Per head,
+// ---- multi-head self-attention, queries q0..T-1 (attention_forward in src/model/layers.h). Per head,
 // strided-batched cuBLAS GEMMs over the cells: scores = q kᵀ / sqrt(HS), row softmax, y = a v.
 // att is scratch for the probabilities, (B,NH,Tq,T) with Tq = T - q0; it holds them on return.
 void attention_forward_cuda(float *out,          // (B,Tq,C)

@@ -1,13 +1,13 @@
 // losses_cuda: see losses_cuda.h. One thread per row for the per-row losses, in double as in
-// src/losses.c; the clustering loss keeps the CPU's (N,N) / (N,K) / (K,K) structure with one
+// src/loss/losses.c; the clustering loss keeps the CPU's (N,N) / (N,K) / (K,K) structure with one
 // thread per output element.
 #include <math.h>
 #include <stdlib.h>
 
-#include "cuda_check.h"
-#include "losses_cuda.h"
+#include "kernels/cuda_check.h"
+#include "kernels/losses_cuda.h"
 
-// Max and log-sum-exp of x/tau for one row, in double (row_lse in src/losses.c).
+// Max and log-sum-exp of x/tau for one row, in double (row_lse in src/loss/losses.c).
 __device__ static void row_lse_dev(const float *x, size_t K, double inv_tau, double *max_out, double *lse_out) {
     double mx = -INFINITY;
     for (size_t a = 0; a < K; a++)
@@ -304,7 +304,7 @@ __global__ void ada_demb_kernel(float *demb, const double *RS, const float *emb,
     }
 }
 
-// The backward of src/losses.c: W (K,K) symmetric with W_ab = dL/dn_ab (a != b), W_aa = 2 dL/dn_aa;
+// The backward of src/loss/losses.c: W (K,K) symmetric with W_ab = dL/dn_ab (a != b), W_aa = 2 dL/dn_aa;
 // dL/dQ = U W, and dL/de_i = Σ_j RS_ij (e_i - e_j) with RS = -2 (Q W Qᵀ) ⊙ S off the diagonal.
 extern "C" void ada_backward_cuda(float *demb, float *dlogits, const float *emb, const float *probs, size_t N, size_t C,
                                   size_t K, float scale, cudaStream_t stream) {

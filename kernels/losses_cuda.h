@@ -1,4 +1,4 @@
-// losses_cuda: CUDA twins of src/losses.h (softmax, cross-entropy, distillation, the adaptive
+// losses_cuda: CUDA twins of src/loss/losses.h (softmax, cross-entropy, distillation, the adaptive
 // clustering loss). Same semantics and the same double-precision arithmetic per row as the CPU;
 // every pointer is device memory. Forward passes return the loss to the host, so they wait for
 // `stream` (one synchronisation each); ada_backward_cuda also waits (its (K,K) weight matrix is

@@ -1,17 +1,17 @@
 // model_cuda: the device model (see model_cuda.h). Compiled as C by the MPI compiler; the kernels
 // live in the .cu files behind layers_cuda.h, losses_cuda.h and optim_cuda.h.
-#include "model_cuda.h"
+#include "kernels/model_cuda.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "cuda_check.h"
-#include "cuda_device.h"
-#include "log.h"
-#include "optim_cuda.h"
+#include "core/log.h"
+#include "kernels/cuda_check.h"
+#include "kernels/cuda_device.h"
+#include "kernels/optim_cuda.h"
 #ifdef HAVE_NCCL
-#include "nccl_comm.h"
+#include "kernels/nccl_comm.h"
 #endif
 
 // ---- buffers
@@ -96,10 +96,10 @@ void model_cuda_create(ModelCuda *mc, const ModelConfig *cfg, const PathwayMap *
 void model_cuda_init(ModelCuda *mc, const Model *host) {
     model_cuda_create(mc, &host->cfg, host->map, host->max_B, host->training);
     if (mc->n_params != host->n_params)
-        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
+        FATAL("internal error: kernels/model_cuda.c is out of date with src/model/model.c",
               "device parameter layout (got %zu floats, want %zu)", mc->n_params, host->n_params);
     if (mc->n_acts != host->n_acts)
-        FATAL("internal error: kernels/model_cuda.c is out of date with src/model.c",
+        FATAL("internal error: kernels/model_cuda.c is out of date with src/model/model.c",
               "device activation layout (got %zu floats, want %zu)", mc->n_acts, host->n_acts);
     model_cuda_upload_params(mc, host);
 }

@@ -1,4 +1,4 @@
-// model_cuda: the kida network on one GPU, a mirror of Model (src/model.h). The device holds the
+// model_cuda: the kida network on one GPU, a mirror of Model (src/model/model.h). The device holds the
 // parameters, gradients and Adam m and v as flat buffers in exactly the host layout
 // (model_param_shapes order), so uploads, downloads, checkpoints and the gradient all-reduce are
 // each one contiguous copy or call. Activations use the host's ActTensors table (same fields,
@@ -16,12 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "csr.h"
-#include "dist.h"
-#include "gpu.h"
-#include "layers_cuda.h"
-#include "model.h"
-#include "optim.h"
+#include "core/csr.h"
+#include "kernels/gpu.h"
+#include "kernels/layers_cuda.h"
+#include "loss/optim.h"
+#include "model/model.h"
+#include "mpi/dist.h"
 
 struct NcclComm;  // kernels/nccl_comm.h (HAVE_NCCL builds)
 
@@ -73,7 +73,7 @@ typedef struct ModelCuda {  // tagged, so CPU-only headers can hold a `struct Mo
 // (host->training), the pathway map uploaded, then the host's parameters and zero vector (and
 // Adam m and v when training) copied up. Selects no device: call cuda_device_select first.
 // FATAL (with the GPU's message and a hint) when memory runs out, or when the device layout
-// does not match the host model's (a change in src/model.c not mirrored here).
+// does not match the host model's (a change in src/model/model.c not mirrored here).
 void model_cuda_init(ModelCuda *mc, const Model *host);
 // The same without a host model: buffers for cfg (zero parameters), the map uploaded. For
 // inference from a parameter array (model_cuda_set_weights), where a host Model's activations

@@ -1,10 +1,10 @@
 // nccl_comm: see nccl_comm.h.
-#include "nccl_comm.h"
+#include "kernels/nccl_comm.h"
 
 #include <string.h>
 
-#include "cuda_check.h"
-#include "log.h"
+#include "core/log.h"
+#include "kernels/cuda_check.h"
 
 #define NCCL_CHECK(call)                                                                              \
     do {                                                                                              \

@@ -8,7 +8,7 @@
 #include <nccl.h>
 #include <stddef.h>
 
-#include "dist.h"
+#include "mpi/dist.h"
 
 typedef struct NcclComm {
     ncclComm_t comm;

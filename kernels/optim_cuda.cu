@@ -2,10 +2,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "cuda_check.h"
-#include "optim_cuda.h"
+#include "kernels/cuda_check.h"
+#include "kernels/optim_cuda.h"
 
-// The update of adam_step (src/optim.c) with each float operation rounded on its own.
+// The update of adam_step (src/loss/optim.c) with each float operation rounded on its own.
 __global__ void adam_kernel(float *params, const float *grads, float *m, float *v, size_t n, const uint8_t *mask,
                             float decay, float fb1, float omb1, float fb2, float omb2, float step_size,
                             float inv_sqrt_bc2, float eps) {

@@ -1,4 +1,4 @@
-// optim_cuda: CUDA twins of src/optim.h (Adam / AdamW over one flat buffer, global-norm clipping).
+// optim_cuda: CUDA twins of src/loss/optim.h (Adam / AdamW over one flat buffer, global-norm clipping).
 // Device pointers; asynchronous on `stream` except grad_clip_cuda, which returns the norm.
 #ifndef KIDA_OPTIM_CUDA_H
 #define KIDA_OPTIM_CUDA_H
@@ -9,7 +9,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "optim.h"
+#include "loss/optim.h"
 
 // One Adam/AdamW step with adam_step's exact formula and rounding: the per-step constants are
 // formed on the host in double as the CPU forms them and every float operation is rounded

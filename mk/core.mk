@@ -1,8 +1,8 @@
-# core: logging, options, distributed context, command dispatch
-libkida_core_a_SOURCES += src/log.c src/log.h src/csr.c src/csr.h mpi/dist.c mpi/dist.h
-libkida_core_a_SOURCES += src/rng.h
-kida_SOURCES += src/cli.c src/cli.h
-libkida_core_a_SOURCES += src/options.c src/options.h
-libkida_core_a_SOURCES += mpi/exchange.c mpi/exchange.h
-configsdir = $(pkgdatadir)/configs
-dist_configs_DATA = configs/demo.conf configs/rna-atlas.conf configs/atac.conf configs/spatial.conf configs/multimodal.conf
+# core: logging and fatal errors, the option table, string maps, atomic writes, exact sums, random
+# streams, stop signals and the CSR matrix (src/core/). With mpi/ (mk/mpi.mk) it is libkida_core.a,
+# the bottom of the link line.
+libkida_core_a_SOURCES += src/core/log.c src/core/log.h src/core/options.c src/core/options.h \
+	src/core/csr.c src/core/csr.h src/core/rng.h src/core/strmap.h src/core/strmap.c \
+	src/core/atomic.c src/core/atomic.h src/core/exactsum.h src/core/exactsum.c \
+	src/core/signals.c src/core/signals.h
+EXTRA_DIST += src/core/README.md

@@ -1,21 +1,32 @@
-# io: sources and tests (owned by the io work)
-libkida_io_a_SOURCES += src/h5util.c src/h5util.h src/atomic.c src/atomic.h
-libkida_io_a_SOURCES += src/h5ad.h src/h5ad_impl.h src/h5ad_read.c src/h5ad_labels.c src/h5ad_write.c
-libkida_io_a_SOURCES += src/inspect.c src/inspect.h
-check_PROGRAMS += tests/io_driver
-tests_io_driver_SOURCES = tests/io_driver.c
-check_PROGRAMS += tests/test_h5ad
-tests_test_h5ad_SOURCES = tests/test_h5ad.c tests/h5fix.c tests/h5fix.h tests/check.h
-TESTS += tests/test_h5ad
-check_PROGRAMS += tests/test_h5ad_write
-tests_test_h5ad_write_SOURCES = tests/test_h5ad_write.c tests/check.h
-TESTS += tests/test_h5ad_write
-TESTS += tests/roundtrip.sh
-EXTRA_DIST += tests/roundtrip.sh
-check_PROGRAMS += tests/make_bad_h5ad
-tests_make_bad_h5ad_SOURCES = tests/make_bad_h5ad.c tests/h5fix.c tests/h5fix.h
-TESTS += tests/bad_inputs_io.sh
-EXTRA_DIST += tests/bad_inputs_io.sh
-TESTS += tests/io_mpi.sh
-EXTRA_DIST += tests/io_mpi.sh
+# io: the file formats (src/io/): .h5ad and 10x .h5 read and write, the HDF5 helpers, kida
+# inspect's summary, gene sets (.gmt), gene coordinates (BED/GTF), gzip line reading; and their tests
+libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h
+libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c
+libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h
+libkida_io_a_SOURCES += src/io/gzline.h src/io/gzline.c src/io/gmt.h src/io/gmt.c \
+	src/io/genes_annot.h src/io/genes_annot.c
+check_PROGRAMS += tests/io/io_driver
+tests_io_io_driver_SOURCES = tests/io/io_driver.c
+check_PROGRAMS += tests/io/test_h5ad
+tests_io_test_h5ad_SOURCES = tests/io/test_h5ad.c tests/io/h5fix.c tests/io/h5fix.h tests/io/check.h
+TESTS += tests/io/test_h5ad
+check_PROGRAMS += tests/io/test_h5ad_write
+tests_io_test_h5ad_write_SOURCES = tests/io/test_h5ad_write.c tests/io/check.h
+TESTS += tests/io/test_h5ad_write
+TESTS += tests/io/roundtrip.sh
+EXTRA_DIST += tests/io/roundtrip.sh
+check_PROGRAMS += tests/io/make_bad_h5ad
+tests_io_make_bad_h5ad_SOURCES = tests/io/make_bad_h5ad.c tests/io/h5fix.c tests/io/h5fix.h
+TESTS += tests/io/bad_inputs_io.sh
+EXTRA_DIST += tests/io/bad_inputs_io.sh
+TESTS += tests/io/io_mpi.sh
+EXTRA_DIST += tests/io/io_mpi.sh
+# the gene set and gene coordinate readers' unit tests use the prep tests' helpers
+check_PROGRAMS += tests/io/test_gmt
+tests_io_test_gmt_SOURCES = tests/io/test_gmt.c
+TESTS += tests/io/test_gmt
+check_PROGRAMS += tests/io/test_genes_annot
+tests_io_test_genes_annot_SOURCES = tests/io/test_genes_annot.c
+TESTS += tests/io/test_genes_annot
 EXTRA_DIST += data/README.md data/pbmc_v2_ref.h5ad data/pbmc_v3_query.h5ad data/pbmc_v2_10x.h5 data/granja_atac.h5ad
+EXTRA_DIST += src/io/README.md

@@ -1,7 +1,23 @@
-# validation: sources and tests (owned by the validation work)
-# The C model + losses + Adam against the PyTorch reference validation/torch_kida.py
+# validation: the check against the PyTorch reference (tests/validation/) and the benchmarks built
+# from validation/. The C model + losses + Adam against validation/torch_kida.py
 # (paper-shape variant: validation/torch_ref_paper.sh, not run by make check).
-check_PROGRAMS += tests/test_torch_ref
-tests_test_torch_ref_SOURCES = tests/test_torch_ref.c
-TESTS += tests/torch_ref.sh
-EXTRA_DIST += tests/torch_ref.sh
+check_PROGRAMS += tests/validation/test_torch_ref
+tests_validation_test_torch_ref_SOURCES = tests/validation/test_torch_ref.c
+TESTS += tests/validation/torch_ref.sh
+EXTRA_DIST += tests/validation/torch_ref.sh
+# benchmark (not a test): make bench-model, or make validation/bench_model && validation/bench_model.sh
+EXTRA_PROGRAMS = validation/bench_model
+validation_bench_model_SOURCES = validation/bench_model.c validation/bench_common.c validation/bench_common.h
+CLEANFILES += validation/bench_model
+bench-model: validation/bench_model
+	$(SHELL) $(srcdir)/validation/bench_model.sh
+EXTRA_DIST += validation/bench_gpu.sh validation/bench_gpu_torch.py
+if HAVE_CUDA
+# GPU benchmark (not a test; built by make check so it keeps compiling): validation/bench_gpu.sh
+check_PROGRAMS += validation/bench_gpu
+validation_bench_gpu_SOURCES = validation/bench_gpu.c validation/bench_common.c validation/bench_common.h
+validation_bench_gpu_LDADD = $(KIDA_CUDA_TEST_LIBS)
+bench-gpu: validation/bench_gpu
+	$(SHELL) $(srcdir)/validation/bench_gpu.sh
+.PHONY: bench-gpu
+endif

@@ -1,10 +1,10 @@
 // dist: see dist.h. Large buffers are sent in chunks because MPI counts are int.
-#include "dist.h"
+#include "mpi/dist.h"
 
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static Dist *g_world;
 static const size_t CHUNK = (size_t)1 << 28;

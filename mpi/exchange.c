@@ -1,9 +1,9 @@
 // exchange: see exchange.h.
-#include "exchange.h"
+#include "mpi/exchange.h"
 
 #include <string.h>
 
-#include "log.h"
+#include "core/log.h"
 
 Csr csr_slice(const Csr *src, size_t first, size_t count) {
     int64_t lo = src->indptr[first], hi = src->indptr[first + count];

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "csr.h"
-#include "dist.h"
+#include "core/csr.h"
+#include "mpi/dist.h"
 
 // mine: this rank's block of a matrix of n_total rows (mine->row_start, mine->n_rows as given by
 // dist_block). payload: (mine->n_rows, width) floats or NULL (width 0). want: n_want global row

@@ -8,7 +8,7 @@ Usage (from the repository root, with the pyenv python3: pip scanpy anndata scik
     python3 validation/baseline_logreg.py ALL.h5ad ALL.h5ad \
         --ref-filter 'batch!=5p' --query-filter batch=5p
 
-Preprocessing (as kida's src/preprocess.h, fitted on the reference only):
+Preprocessing (as kida's src/prep/preprocess.h, fitted on the reference only):
   normalize_total(1e4) over all genes of each file -> log1p -> highly_variable_genes
   (flavor="seurat", n_top_genes=3000) on the reference -> per-gene mean and std (ddof=1, 0 -> 1)
   of the reference -> (x - mean) / std clipped to [-10, 10]. Query genes are matched to the

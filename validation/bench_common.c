@@ -1,12 +1,12 @@
 // bench_common: what the CPU and GPU model benchmarks share — a synthetic paper-size pathway
 // map and input batch, and the median of repeated timings.
-#include "bench_common.h"
+#include "validation/bench_common.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "rng.h"
+#include "core/log.h"
+#include "core/rng.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "csr.h"
-#include "pathmap.h"
+#include "core/csr.h"
+#include "model/pathmap.h"
 
 // Median of n timings (sorts t in place).
 double bench_median(double *t, size_t n);

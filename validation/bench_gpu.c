@@ -18,18 +18,18 @@
 #include <string.h>
 
 #include "config.h"
-#include "cuda_check.h"
-#include "cuda_device.h"
-#include "dist.h"
-#include "log.h"
-#include "losses.h"
-#include "model.h"
-#include "model_cuda.h"
-#include "optim.h"
-#include "rng.h"
-#include "bench_common.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "kernels/cuda_check.h"
+#include "kernels/cuda_device.h"
+#include "kernels/model_cuda.h"
+#include "loss/losses.h"
+#include "loss/optim.h"
+#include "model/model.h"
+#include "mpi/dist.h"
+#include "validation/bench_common.h"
 #ifdef HAVE_NCCL
-#include "nccl_comm.h"
+#include "kernels/nccl_comm.h"
 #endif
 
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "layers.h"
-#include "log.h"
-#include "model.h"
-#include "rng.h"
-#include "bench_common.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "model/layers.h"
+#include "model/model.h"
+#include "validation/bench_common.h"
 
 // Process CPU seconds (all threads): unlike wall time, not inflated when other jobs share the cores.
 static double cpu_time(void) {

@@ -6,7 +6,7 @@
 #   validation/bench_scaling.sh [--parts read,train,paper,mem] [--sizes 100k,1m] [--ranks 1,2,4]
 #
 # Environment: KIDA (kida binary; default ../build-scaling/kida next to the repository, else
-# `kida` on PATH), IO_DRIVER (tests/io_driver of the same build; optional), MPIEXEC (mpirun),
+# `kida` on PATH), IO_DRIVER (tests/io/io_driver of the same build; optional), MPIEXEC (mpirun),
 # PYTHON (python3 with numpy + h5py), OUT (work folder, default .work/bench_scaling),
 # TRAIN_STEPS (40), PAPER_STEPS (20).
 #
@@ -15,7 +15,7 @@
 #          "reference <file>: N cells ... (X s)" line = every rank opens the file (MPI-IO), checks
 #          its share of indptr, reads ALL cells' labels, reads its contiguous row block with
 #          hyperslabs, checks counts, fits the preprocessing (exact per-gene sums + all-reduce,
-#          HVG) and transforms its rows. Also tests/io_driver (only the hyperslab read + checks),
+#          HVG) and transforms its rows. Also tests/io/io_driver (only the hyperslab read + checks),
 #          timed from outside, when present. Per-rank peak RSS and CPU from GNU time.
 #   train  teacher steps on the 100k atlas, global batch 256, width 64, 2 layers, 4 heads,
 #          100 pathways; KIDA_STOP_AFTER_STEPS stops the run; cells/s from kida's progress lines
@@ -49,7 +49,7 @@ if [ -z "${KIDA:-}" ]; then
 fi
 [ -x "${KIDA:-}" ] || { echo "bench_scaling: set KIDA to the kida binary" >&2; exit 99; }
 KIDA=$(cd "$(dirname "$KIDA")" && pwd)/$(basename "$KIDA")
-IO_DRIVER=${IO_DRIVER:-$(dirname "$KIDA")/tests/io_driver}
+IO_DRIVER=${IO_DRIVER:-$(dirname "$KIDA")/tests/io/io_driver}
 MPIEXEC=${MPIEXEC:-mpirun}
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:-$ROOT/.work/bench_scaling}
@@ -166,7 +166,7 @@ if has "$PARTS" read; then
     done
     echo
     echo "cells/s and GB/s \"1 core/rank\" = cells (X bytes) / (slowest rank's CPU s - the fixed cost): the rate with a"
-    echo "dedicated core per rank. io_driver: tests/io_driver, the hyperslab read + checks alone (no labels, no preprocessing)."
+    echo "dedicated core per rank. io_driver: tests/io/io_driver, the hyperslab read + checks alone (no labels, no preprocessing)."
 fi
 
 # ---- (b) training ---------------------------------------------------------------------------
@@ -214,7 +214,7 @@ if has "$PARTS" ada; then
     echo "### (b'') the student's clustering loss per step, any rank count (1 thread)"
     echo
     B=$(dirname "$KIDA")
-    if mpicc -std=c11 -O2 -fopenmp -I"$ROOT/src" -I"$ROOT/mpi" -I"$B" \
+    if mpicc -std=c11 -O2 -fopenmp -I"$ROOT/src" -I"$ROOT" -I"$B" \
         "$ROOT/validation/bench_scaling_ada.c" "$B/libkida_loss.a" "$B/libkida_core.a" -lm -o "$OUT/bench_scaling_ada" 2> "$OUT/ada_build.log"; then
         echo "| global batch N | width C | classes K | CPU s (forward + backward) | workspace (MB) | load avg |"
         echo "|---|---|---|---|---|---|"
@@ -233,7 +233,7 @@ if has "$PARTS" mem; then
     echo "### (c) peak memory per rank at 2 ranks (MB, rank0/rank1)"
     echo
     # a small model for predict (untrained: only its shapes matter here)
-    run tiny_model 1 -- "$KIDA" train --config "$ROOT/tests/small.conf" --reference "$ROOT/data/pbmc_v2_ref.h5ad" \
+    run tiny_model 1 -- "$KIDA" train --config "$ROOT/tests/e2e/small.conf" --reference "$ROOT/data/pbmc_v2_ref.h5ad" \
         --model-out "$OUT/tiny_model/m.h5" --overwrite --epochs 0 --threads 1
     echo "| atlas | cells | stored counts | counts/rank (M) | load only | load + exchange (3 steps) | predict (small model, rank 0 writes) | hold-out split: extra CPU s/rank | load avg |"
     echo "|---|---|---|---|---|---|---|---|---|"

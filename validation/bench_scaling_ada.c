@@ -1,4 +1,4 @@
-// bench_scaling_ada: time of the student's clustering loss (ada_forward + ada_backward, src/losses.c)
+// bench_scaling_ada: time of the student's clustering loss (ada_forward + ada_backward, src/loss/losses.c)
 // for a global batch of N cells. Every rank computes it over the gathered global batch, so this
 // time is paid once per student step on every rank whatever the rank count. Built and run by
 // validation/bench_scaling.sh (part `ada`); not part of `make check`.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "losses.h"
+#include "loss/losses.h"
 
 static double now(void) {
     struct timespec t;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check .h5ad files written by kida's writer (tests/test_h5ad_write) with anndata itself.
+"""Check .h5ad files written by kida's writer (tests/io/test_h5ad_write) with anndata itself.
 
     check_roundtrip.py standard FILE [--dense]   content of `test_h5ad_write --write[-dense]`
     check_roundtrip.py copy FILE                 content of `test_h5ad_write --copy <standard> FILE`

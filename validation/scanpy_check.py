@@ -3,7 +3,7 @@
 
     python3 validation/scanpy_check.py REF.h5ad QUERY.h5ad DUMP.h5 [N_TOP_GENES]
 
-DUMP.h5 is written by tests/prep_dump (kida's HVGs, scale statistics and preprocessed query).
+DUMP.h5 is written by tests/prep/prep_dump (kida's HVGs, scale statistics and preprocessed query).
 This script runs, on the same files,
     sc.pp.normalize_total(target_sum=1e4); sc.pp.log1p
     sc.pp.highly_variable_genes(flavor="seurat", n_top_genes=N)        (reference)

@@ -3,10 +3,10 @@
 
 Usage:  /usr/bin/python3 validation/torch_kida.py ref_in.h5 ref_out.h5
 
-Reads the inputs written by `tests/test_torch_ref write` and writes every quantity the C side
+Reads the inputs written by `tests/validation/test_torch_ref write` and writes every quantity the C side
 compares. All arithmetic is float64 (the float32 inputs are widened once), so the reference
 itself carries no rounding the C code could be blamed for; the tolerances in
-tests/test_torch_ref.c measure the C float32 path against exact math.
+tests/validation/test_torch_ref.c measure the C float32 path against exact math.
 
 ref_in.h5
   attrs        G P T M C NH L F K B (ints), tau alpha beta lr (floats), n_steps (int)

@@ -32,7 +32,7 @@ grep -q '^#SBATCH --nodes=2' jobscripts/multi-node.sbatch || fail "multi-node.sb
 pass "syntax, #SBATCH lines, one shared part"
 if command -v shellcheck >/dev/null; then
     # shellcheck disable=SC2086
-    shellcheck $SCRIPTS tests/slurm.sh tests/slurm/run-slurm-test.sh tests/slurm/check-jobscripts.sh ||
+    shellcheck $SCRIPTS tests/slurm/slurm.sh tests/slurm/run-slurm-test.sh tests/slurm/check-jobscripts.sh ||
         fail "shellcheck"
     pass "shellcheck"
 else

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The jobscripts on a one-node Slurm cluster started on localhost (munged, slurmctld, slurmd as
-# root; state, sockets, logs in a temp dir; ports of its own); each job: 2 ranks, tests/small.conf.
+# root; state, sockets, logs in a temp dir; ports of its own); each job: 2 ranks, tests/e2e/small.conf.
 #   full   cpu-node.sbatch straight through: completes, writes the output, removes its checkpoint;
 #   stop   cpu-node.sbatch, SIGTERM to the batch shell mid-training (what --signal=B:TERM@120 does
 #          before the time limit): kida checkpoints, exits 75, the script requeues the job, the
@@ -126,7 +126,7 @@ say "cluster up: $(sinfo -V), node $node idle"
 
 # ---- jobs ------------------------------------------------------------------------------------
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 KIDA
-export KIDA_CONFIG=tests/small.conf KIDA_LAUNCH="srun --mpi=pmix"
+export KIDA_CONFIG=tests/e2e/small.conf KIDA_LAUNCH="srun --mpi=pmix"
 # submit NAME SCRIPT [KIDA_ARGS]: the job id; output $W/out/NAME.h5ad, log $W/NAME.log
 submit() {
     KIDA_OUT="$W/out/$1.h5ad" KIDA_ARGS="${3:-}" sbatch --parsable -o "$W/$1.log" -J "$1" \

@@ -1,0 +1,11 @@
+# e2e: the end-to-end tests (tests/e2e/): shell scripts that run the kida binary on the bundled
+# data through tests/e2e/lib.sh (and the small network of tests/e2e/small.conf)
+TESTS += tests/e2e/annotate_small.sh tests/e2e/resume.sh tests/e2e/bad_inputs_annotate.sh \
+	tests/e2e/ranks.sh tests/e2e/configs.sh tests/e2e/multi_files.sh \
+	tests/e2e/test_explain_cmd.sh tests/e2e/test_embed_eval.sh \
+	tests/e2e/test_genescore_check.sh tests/e2e/test_genescore_bad.sh
+EXTRA_DIST += tests/e2e/annotate_small.sh tests/e2e/resume.sh tests/e2e/bad_inputs_annotate.sh \
+	tests/e2e/ranks.sh tests/e2e/configs.sh tests/e2e/multi_files.sh \
+	tests/e2e/test_explain_cmd.sh tests/e2e/test_embed_eval.sh \
+	tests/e2e/test_genescore_check.sh tests/e2e/test_genescore_bad.sh \
+	tests/e2e/lib.sh tests/e2e/small.conf

@@ -1,0 +1,153 @@
+// annotate: `kida annotate` (teacher → anchors → student → annotated query) and `kida train`
+// (teacher only, saved as a model).
+#include <math.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "train/anchors.h"
+#include "train/fit.h"
+#include "train/infer.h"
+#include "train/output.h"
+
+static size_t local_batch(const Config *c, const Dist *d) {
+    return ((size_t)c->batch_size + (size_t)d->size - 1) / (size_t)d->size;
+}
+
+// The teacher: trained from scratch, or from the checkpoint's position; loaded as is when the
+// checkpoint is past the teacher phase. Returns 0 or KIDA_EXIT_RESUMABLE.
+static int run_teacher(Fit *f, Model *T) {
+    const Config *c = f->c;
+    model_init(T, &f->spec.mc, &f->map, local_batch(c, f->d), 1);
+    memcpy(T->gene_zero, f->spec.prep.zero, f->spec.mc.G * sizeof(float));
+    model_init_weights(T, (uint64_t)c->seed);
+    if (f->resumed) modelfile_read_params(f->ckpt_path, "teacher", T, f->st.phase == PHASE_TEACHER);
+    if (f->resumed && f->st.phase != PHASE_TEACHER) return 0;
+    TrainData td = {.x = &f->ref.x, .n_total = f->ref.n_total, .ids = f->train_ids, .n_ids = f->n_train, .labels = f->lab.y};
+    double t0 = wall_time();
+    int rc = fit_train_phase(f, T, NULL, PHASE_TEACHER, &td, (size_t)c->epochs);
+    if (rc == 0) log_info("teacher trained in %.1f s", wall_time() - t0);
+    return rc;
+}
+
+// The paper's 3 student epochs assume a large query; on a small one they are a few dozen steps, too
+// few for a fresh network. The student gets at least --student-min-steps steps.
+static size_t student_epochs(const Config *c, size_t n_anchor) {
+    size_t nb = train_n_batches(n_anchor, (size_t)c->batch_size), e = (size_t)c->student_epochs;
+    size_t need = nb ? ((size_t)c->student_min_steps + nb - 1) / nb : e;
+    if (need > e) {
+        log_info("student: %zu anchors make %zu steps an epoch; training %zu epochs to reach --student-min-steps %ld", n_anchor,
+                 nb, need, c->student_min_steps);
+        e = need;
+    }
+    return e;
+}
+
+// Anchors per predicted type (the paper) or, with --anchor-groups type-modality, per (type,
+// modality of the query file) so that every modality of a mixed query gets its share.
+static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, const Predictions *tq, size_t K,
+                             size_t *n_anchor) {
+    if (strcmp(c->anchor_groups, "type-modality") || q->src.n < 2)
+        return anchors_select(d, tq->pred, tq->entropy, q->count, q->n_total, K, c->anchor_fraction, n_anchor);
+    const Sources *s = &q->src;
+    int32_t *mod_of_file = xmalloc(s->n * sizeof(int32_t));
+    size_t M = 0;
+    for (size_t f = 0; f < s->n; f++) {
+        size_t m = 0;
+        while (m < f && strcmp(s->modality[m], s->modality[f])) m++;
+        mod_of_file[f] = m == f ? (int32_t)M++ : mod_of_file[m];
+    }
+    int32_t *group = xmalloc((q->count ? q->count : 1) * sizeof(int32_t));
+    for (size_t i = 0; i < q->count; i++)
+        group[i] = tq->pred[i] + (int32_t)K * mod_of_file[sources_file_of(s, q->start + i)];
+    int64_t *a = anchors_select(d, group, tq->entropy, q->count, q->n_total, K * M, c->anchor_fraction, n_anchor);
+    free(group);
+    free(mod_of_file);
+    return a;
+}
+
+static void save_model(Fit *f, const char *path, const Model *T, const Model *S) {
+    if (!path || !*path) return;
+    if (f->d->rank == 0) modelfile_write(path, &f->spec, T, S, NULL);
+    dist_barrier(f->d);
+    log_info("model saved to %s", path);
+}
+
+int cmd_train(const Config *c, const Dist *d) {
+    if (!c->model_out || !*c->model_out) FATAL("give --model-out MODEL.h5", "kida train needs --model-out");
+    fit_check_output(c->model_out, c->overwrite, "--model-out");
+    Fit f;
+    fit_setup(&f, c, d, c->model_out);
+    Model T;
+    int rc = run_teacher(&f, &T);
+    if (rc == 0) {
+        save_model(&f, c->model_out, &T, NULL);
+        fit_finish(&f);
+    }
+    model_free(&T);
+    fit_free(&f);
+    return rc;
+}
+
+int cmd_annotate(const Config *c, const Dist *d) {
+    if (!c->query || !*c->query) FATAL("give the cells to annotate with --query FILE.h5ad", "kida annotate needs --query");
+    if (!c->out || !*c->out) FATAL("give the output file with --out OUT.h5ad", "kida annotate needs --out");
+    fit_check_output(c->out, c->overwrite, "--out");
+    fit_check_output(c->model_out, c->overwrite, "--model-out");
+    Fit f;
+    fit_setup(&f, c, d, c->out);
+    Dataset q;
+    double t0 = wall_time();
+    dataset_load_query(&q, &f.spec.prep, c, d);  // checked before any training
+    log_info("query %s: %zu cells (%.1f s)", c->query, q.n_total, wall_time() - t0);
+
+    Model T, S;
+    int have_student = 0, rc = run_teacher(&f, &T);
+    Predictions tq = {0}, sq = {0};
+    if (rc == 0) {
+        tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
+        size_t n_anchor = 0;
+        int64_t *anchors = pick_anchors(c, d, &q, &tq, f.spec.K, &n_anchor);
+        free(f.st.anchors);
+        f.st.anchors = anchors;
+        f.st.n_anchor = n_anchor;
+        log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type%s)", n_anchor, q.n_total,
+                 100 * c->anchor_fraction, strcmp(c->anchor_groups, "type-modality") ? "" : " and modality");
+        if (!strcmp(c->mode, "kida")) {
+            model_init(&S, &f.spec.mc, &f.map, local_batch(c, d), 1);
+            have_student = 1;
+            memcpy(S.gene_zero, f.spec.prep.zero, f.spec.mc.G * sizeof(float));
+            model_init_weights(&S, (uint64_t)c->seed + 1);
+            if (!strcmp(c->student_init, "teacher")) memcpy(S.params, T.params, S.n_params * sizeof(float));
+            if (f.resumed && f.st.phase == PHASE_STUDENT) modelfile_read_params(f.ckpt_path, "student", &S, 1);
+            if (!(f.resumed && f.st.phase == PHASE_DONE)) {
+                TrainData td = {.x = &q.x, .n_total = q.n_total, .ids = anchors, .n_ids = n_anchor, .soft = tq.logits};
+                t0 = wall_time();
+                size_t epochs = student_epochs(c, n_anchor);
+                rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
+                if (rc == 0) log_info("student trained in %.1f s", wall_time() - t0);
+            }
+            if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
+        }
+    }
+    if (rc == 0) {
+        int ki = strcmp(c->mode, "kida") != 0;
+        OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &f.spec,
+                        .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
+                        .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
+                        .hist = f.st.hist, .n_hist = f.st.n_hist};
+        size_t unk = output_write(&o, d);
+        log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
+                 c->unknown_threshold);
+        save_model(&f, c->model_out, &T, have_student ? &S : NULL);
+        fit_finish(&f);
+    }
+    predictions_free(&tq);
+    predictions_free(&sq);
+    if (have_student) model_free(&S);
+    model_free(&T);
+    dataset_free(&q);
+    fit_free(&f);
+    return rc;
+}

@@ -1,0 +1,44 @@
+// predict: `kida predict` — a saved model on new data. The model file carries the genes,
+// preprocessing statistics, pathways and classes, so the query is transformed exactly as the
+// reference was.
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "core/log.h"
+#include "kernels/gpu.h"
+#include "train/dataset.h"
+#include "train/fit.h"
+#include "train/infer.h"
+#include "train/modelfile.h"
+#include "train/output.h"
+
+int cmd_predict(const Config *c, const Dist *d) {
+    if (!c->model || !*c->model) FATAL("give a model saved by kida train/annotate with --model MODEL.h5", "kida predict needs --model");
+    if (!c->query || !*c->query) FATAL("give the cells to annotate with --query FILE.h5ad", "kida predict needs --query");
+    if (!c->out || !*c->out) FATAL("give the output file with --out OUT.h5ad", "kida predict needs --out");
+    fit_check_output(c->out, c->overwrite, "--out");
+    int gpu = gpu_choose_device(c->device, c->precision, d);
+    ModelSpec spec;
+    modelfile_read_spec(c->model, &spec);
+    const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";
+    PathwayMap map = pathmap_build(spec.pw.P, spec.prep.G, spec.pw.path_ptr, spec.pw.member_gene);
+    Dataset q;
+    dataset_load_query(&q, &spec.prep, c, d);
+    log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
+             spec.K, q.n_total);
+    Model m;
+    model_init(&m, &spec.mc, &map, 1, 0);
+    modelfile_read_params(c->model, which, &m, 0);
+    Predictions p = infer_rows(&spec.mc, &map, spec.prep.zero, m.params, &q.x, 64, gpu);
+    OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
+                    .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
+    size_t unk = output_write(&o, d);
+    log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
+             c->unknown_threshold);
+    predictions_free(&p);
+    model_free(&m);
+    dataset_free(&q);
+    pathmap_free(&map);
+    modelspec_free(&spec);
+    return 0;
+}

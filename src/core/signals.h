@@ -1,0 +1,15 @@
+// signals: SIGTERM and SIGUSR1 ask a training run to checkpoint and stop cleanly (Slurm sends
+// them before a time limit or preemption). The request is agreed on by all ranks at a step end.
+#ifndef KIDA_SIGNALS_H
+#define KIDA_SIGNALS_H
+#include "mpi/dist.h"
+
+// Exit status of a run that stopped on a signal after writing its checkpoint (EX_TEMPFAIL).
+#define KIDA_EXIT_RESUMABLE 75
+
+void signals_install(void);
+// Collective: 1 on every rank if any rank has received SIGTERM/SIGUSR1.
+int signals_stop_requested(const Dist *d);
+// Test hook: behave as if a signal arrived after this many calls of signals_stop_requested
+// (KIDA_STOP_AFTER_STEPS in the environment; 0 = off).
+#endif

@@ -1,0 +1,249 @@
+// dataset: see dataset.h.
+#include "train/dataset.h"
+
+#include <string.h>
+
+#include "core/log.h"
+#include "io/h5ad.h"
+#include "prep/genematch.h"
+#include "prep/genescore.h"
+
+static const char *layer_of(const Config *c) { return c->layer && *c->layer ? c->layer : NULL; }
+
+Labels labels_read(const Sources *s, const char *key, const Config *c, const Dist *d) {
+    size_t n = s->first[s->n], n_cats = 0;
+    char **cats = NULL;
+    int32_t *codes = sources_read_column(s, key, c, d, &cats, &n_cats);
+    // keep categories that have cells; renumber
+    size_t *count = xcalloc(n_cats ? n_cats : 1, sizeof(size_t));
+    for (size_t i = 0; i < n; i++)
+        if (codes[i] >= 0) count[codes[i]]++;
+    int32_t *remap = xmalloc((n_cats ? n_cats : 1) * sizeof(int32_t));
+    Labels l = {0};
+    l.classes = xmalloc((n_cats ? n_cats : 1) * sizeof(char *));
+    for (size_t k = 0; k < n_cats; k++) {
+        remap[k] = -1;
+        if (count[k]) {
+            remap[k] = (int32_t)l.K;
+            l.classes[l.K++] = xstrdup(cats[k]);
+        }
+    }
+    l.y = codes;
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] >= 0) codes[i] = remap[codes[i]];
+        l.n_labelled += codes[i] >= 0;
+    }
+    strv_free(cats, n_cats);
+    free(count);
+    free(remap);
+    return l;
+}
+
+void labels_free(Labels *l) {
+    if (l->classes)
+        for (size_t k = 0; k < l->K; k++) free(l->classes[k]);
+    free(l->classes);
+    free(l->y);
+    memset(l, 0, sizeof *l);
+}
+
+static void check_labels(const Labels *l, const char *path, const char *key) {
+    char hint[1280];
+    snprintf(hint, sizeof hint, "choose a column with cell types via --label-key (see `kida inspect %s`)", path);
+    if (l->n_labelled == 0) FATAL(hint, "%s: obs[\"%s\"] has no labelled cell (all NA)", path, key);
+    if (l->K < 2) FATAL(hint, "%s: obs[\"%s\"] has a single class (\"%s\"); annotation needs at least 2", path, key, l->classes[0]);
+}
+
+static void warn_small_classes(const Labels *l, size_t n_total, const char *path, const char *key) {
+    size_t *cnt = xcalloc(l->K, sizeof(size_t));
+    for (size_t i = 0; i < n_total; i++)
+        if (l->y[i] >= 0) cnt[l->y[i]]++;
+    for (size_t k = 0; k < l->K; k++)
+        if (cnt[k] < 2)
+            log_warn("%s: obs[\"%s\"] class \"%s\" has %zu cell(s); kept, but it cannot be learned reliably", path, key,
+                     l->classes[k], cnt[k]);
+    if (l->n_labelled < n_total)
+        log_warn("%s: %zu of %zu cells have no label in obs[\"%s\"]; they are not trained on", path, n_total - l->n_labelled,
+                 n_total, key);
+    free(cnt);
+}
+
+
+// ATAC: the block's peak counts become gene activity counts (src/prep/genescore.h) with the genes as
+// var names; the rows stay the same. The mapping is built by every rank from the peak names
+// (cheap), so nothing is exchanged.
+static void atac_to_genes(const char *path, const Config *c, Csr *counts, char ***var, size_t *n_vars) {
+    GeneScoreOptions o = genescore_options_from_config(c);
+    char hint[512];
+    snprintf(hint, sizeof hint,
+             "name the peaks chrom:start-end in var, or convert first: kida genescore %s --peaks PEAKS.bed --genes %s "
+             "--out GENES.h5ad, then annotate that file as rna",
+             path, c->genes && *c->genes ? c->genes : "GENES");
+    GeneScorer s = genescore_for_file(path, *var, *n_vars, NULL, c->genes, &o, hint);
+    genescore_require_integer(counts, *var, path);
+    Csr g = genescore_apply(&s, counts);
+    csr_free(counts);
+    *counts = g;
+    strv_free(*var, *n_vars);
+    *var = s.gene_names;   // handed over: freed by the caller with strv_free
+    *n_vars = s.n_genes;
+    s.gene_names = NULL;
+    genescore_free(&s);
+}
+
+// The rows of file f that fall in the global block [start, start+count), as counts with the file's
+// var names (genes; ATAC peaks become gene activity). Every rank opens every file (the MPI-IO
+// open is collective); d NULL reads on this process alone.
+static Csr read_part(const Sources *s, size_t f, size_t start, size_t count, const Config *c, const Dist *d,
+                     char ***var, size_t *n_vars) {
+    H5ad *h = h5ad_open(s->path[f], layer_of(c), c->use_gene_ids, d);
+    size_t lo = start > s->first[f] ? start : s->first[f];
+    size_t hi = start + count < s->first[f + 1] ? start + count : s->first[f + 1];
+    *n_vars = h5ad_n_vars(h);
+    Csr m = hi > lo ? h5ad_read_rows(h, lo - s->first[f], hi - lo) : csr_alloc(0, *n_vars, 1);
+    h5ad_require_counts(h, &m);
+    *var = h5ad_var_names(h);
+    h5ad_close(h);
+    if (!strcmp(s->modality[f], "atac")) atac_to_genes(s->path[f], c, &m, var, n_vars);
+    return m;
+}
+
+static MatchOptions match_options(const Config *c) {
+    MatchOptions mo = match_options_default();
+    mo.case_insensitive = c->gene_case_insensitive;
+    mo.map_path = c->gene_map && *c->gene_map ? c->gene_map : NULL;
+    mo.min_overlap = c->min_gene_overlap;
+    return mo;
+}
+
+// A reference list after preprocessing: each later file must hold enough of the model genes.
+static void check_reference_genes(const Sources *s, uint8_t *const *present, const PrepStats *prep, const Config *c) {
+    for (size_t f = 1; f < s->n; f++) {
+        size_t have = 0;
+        for (size_t g = 0; g < prep->G; g++) have += present[f][prep->ref_col[g]];
+        double frac = prep->G ? (double)have / (double)prep->G : 0.0;
+        log_info("reference %s (%s): %zu/%zu model genes present", s->path[f], s->modality[f], have, prep->G);
+        if (frac < c->min_gene_overlap)
+            FATAL("a file of ATAC peaks needs its modality (e.g. --reference-modality rna,atac) and --genes; otherwise list "
+                  "first the file whose genes the others share (it sets the gene space), translate names with --gene-map, "
+                  "or lower --min-gene-overlap",
+                  "too few model genes in reference %s: got %zu/%zu (%.1f%%), want >= %.1f%% (--min-gene-overlap)",
+                  s->path[f], have, prep->G, 100.0 * frac, 100.0 * c->min_gene_overlap);
+    }
+}
+
+void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Config *c, const Dist *d) {
+    memset(ds, 0, sizeof *ds);
+    ds->src = sources_open(c->reference, c->reference_modality, c->modality, "--reference", "--reference-modality", c, d);
+    const Sources *s = &ds->src;
+    char what[1024];
+    sources_label(s, what, sizeof what);
+    *lab = labels_read(s, c->label_key, c, d);
+    check_labels(lab, what, c->label_key);
+    ds->n_total = s->first[s->n];
+    dist_block(ds->n_total, d->rank, d->size, &ds->start, &ds->count);
+    warn_small_classes(lab, ds->n_total, what, c->label_key);
+    Csr *part = xcalloc(s->n, sizeof(Csr));
+    uint8_t **present = xcalloc(s->n, sizeof(uint8_t *));   // later files: which first-file genes they have
+    char **var = NULL;
+    size_t n_vars = 0;
+    for (size_t f = 0; f < s->n; f++) {
+        char **fv;
+        size_t nf;
+        Csr m = read_part(s, f, ds->start, ds->count, c, d, &fv, &nf);
+        if (f == 0) {
+            part[0] = m;
+            var = fv;
+            n_vars = nf;
+            continue;
+        }
+        MatchOptions mo = match_options(c);
+        mo.min_overlap = 0;   // checked on the model genes once they are chosen
+        char target[1100];
+        snprintf(target, sizeof target, "genes of %s", s->path[0]);
+        mo.target = target;
+        int32_t *col = genes_match(var, n_vars, fv, nf, &mo, s->path[f], NULL);
+        present[f] = xcalloc(n_vars ? n_vars : 1, 1);
+        for (size_t j = 0; j < nf; j++)
+            if (col[j] >= 0) present[f][col[j]] = 1;
+        part[f] = csr_map_columns(&m, col, n_vars);
+        csr_free(&m);
+        free(col);
+        strv_free(fv, nf);
+    }
+    Csr counts = s->n == 1 ? part[0] : csr_vstack(part, s->n, n_vars);
+    if (s->n > 1)
+        for (size_t f = 0; f < s->n; f++) csr_free(&part[f]);
+    counts.row_start = ds->start;
+    PrepOptions po = prep_options_default();
+    po.target_sum = c->target_sum;
+    po.n_top_genes = (size_t)c->n_top_genes;
+    po.clip = c->scale_clip;
+    if (po.n_top_genes > n_vars) po.n_top_genes = n_vars;
+    *prep = prep_fit(&counts, var, &po, d);
+    check_reference_genes(s, present, prep, c);
+    int32_t *col = xmalloc(n_vars * sizeof(int32_t));
+    for (size_t j = 0; j < n_vars; j++) col[j] = -1;
+    for (size_t g = 0; g < prep->G; g++) col[prep->ref_col[g]] = (int32_t)g;
+    ds->x = prep_transform(prep, &counts, col);
+    ds->x.row_start = ds->start;
+    for (size_t f = 0; f < s->n; f++) free(present[f]);
+    free(present);
+    free(part);
+    free(col);
+    strv_free(var, n_vars);
+    csr_free(&counts);
+}
+
+void dataset_load_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d) {
+    memset(ds, 0, sizeof *ds);
+    ds->src = sources_open(c->query, c->query_modality, c->modality, "--query", "--query-modality", c, d);
+    const Sources *s = &ds->src;
+    ds->n_total = s->first[s->n];
+    dist_block(ds->n_total, d->rank, d->size, &ds->start, &ds->count);
+    ds->col = xcalloc(s->n, sizeof(int32_t *));
+    Csr *part = xcalloc(s->n, sizeof(Csr));
+    MatchOptions mo = match_options(c);
+    for (size_t f = 0; f < s->n; f++) {
+        char **var;
+        size_t n_vars;
+        Csr m = read_part(s, f, ds->start, ds->count, c, d, &var, &n_vars);
+        ds->col[f] = genes_match(prep->gene_names, prep->G, var, n_vars, &mo, s->path[f], NULL);
+        part[f] = prep_transform(prep, &m, ds->col[f]);
+        csr_free(&m);
+        strv_free(var, n_vars);
+    }
+    if (s->n == 1) ds->x = part[0];
+    else {
+        ds->x = csr_vstack(part, s->n, prep->G);
+        for (size_t f = 0; f < s->n; f++) csr_free(&part[f]);
+    }
+    ds->x.row_start = ds->start;
+    free(part);
+}
+
+Csr dataset_model_counts(const Dataset *q, size_t start, size_t count, size_t G, const Config *c) {
+    const Sources *s = &q->src;
+    Csr *part = xcalloc(s->n, sizeof(Csr));
+    for (size_t f = 0; f < s->n; f++) {
+        char **var;
+        size_t n_vars;
+        Csr m = read_part(s, f, start, count, c, NULL, &var, &n_vars);
+        part[f] = csr_map_columns(&m, q->col[f], G);
+        csr_free(&m);
+        strv_free(var, n_vars);
+    }
+    Csr x = csr_vstack(part, s->n, G);
+    for (size_t f = 0; f < s->n; f++) csr_free(&part[f]);
+    free(part);
+    return x;
+}
+
+void dataset_free(Dataset *ds) {
+    if (ds->col)
+        for (size_t f = 0; f < ds->src.n; f++) free(ds->col[f]);
+    free(ds->col);
+    sources_free(&ds->src);
+    csr_free(&ds->x);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,392 @@
+// fit: see fit.h.
+#include "train/fit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/atomic.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "core/signals.h"
+#include "io/gmt.h"
+#include "kernels/gpu.h"
+#include "train/infer.h"
+
+void fit_check_output(const char *path, int overwrite, const char *option) {
+    if (!path || !*path) return;
+    if (path_exists(path) && !overwrite) {
+        char hint[512];
+        snprintf(hint, sizeof hint, "choose another %s, or add --overwrite to replace it", option);
+        FATAL(hint, "%s: output file already exists (%s)", path, option);
+    }
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        struct stat sb;
+        if (*dir && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+            FATAL("create the folder first", "%s: folder %s of %s does not exist", path, dir, option);
+    }
+    free(dir);
+}
+
+// The GMT list: comma-separated; a relative name that is not a file is looked up in kida's data.
+static GeneSets read_gene_sets(const Config *c) {
+    char *list = xstrdup(c->gmt), *save = NULL;
+    char **paths = NULL;
+    size_t n = 0;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *p = path_exists(t) ? xstrdup(t) : config_data_path(t);
+        if (!p) FATAL("give an existing GMT file with --gmt (or set KIDA_DATADIR to kida's data folder)", "gene set file %s not found", t);
+        paths = xrealloc(paths, (n + 1) * sizeof(char *));
+        paths[n++] = p;
+    }
+    if (n == 0) FATAL("give at least one GMT file with --gmt", "no gene set file given");
+    GeneSets gs = gmt_read(paths, n);
+    for (size_t i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    free(list);
+    return gs;
+}
+
+static void check_options(const Config *c) {
+    if (c->heads == 0 || c->width == 0 || c->width % c->heads)
+        FATAL("choose --heads that divides --width (e.g. width 128, heads 8)", "--width %ld is not a multiple of --heads %ld", c->width,
+              c->heads);
+    if (c->layers == 0) FATAL("use at least one layer", "--layers must be >= 1");
+    if (c->batch_size == 0) FATAL("use a batch of at least 1 cell", "--batch-size must be >= 1");
+    if (c->dropout < 0 || c->dropout >= 1) FATAL("use a value in [0, 1)", "--dropout %g out of range", c->dropout);
+    if (c->holdout < 0 || c->holdout >= 1) FATAL("use a value in [0, 1)", "--holdout %g out of range", c->holdout);
+    if (c->anchor_fraction <= 0 || c->anchor_fraction > 1)
+        FATAL("use a value in (0, 1]", "--anchor-fraction %g out of range", c->anchor_fraction);
+    if (c->unknown_threshold < 0 || c->unknown_threshold > 1)
+        FATAL("use a value in [0, 1]", "--unknown-threshold %g out of range", c->unknown_threshold);
+    if (c->n_pathways == 0) FATAL("use at least one pathway", "--n-pathways must be >= 1");
+}
+
+// Stratified hold-out: in each class, the round(f * n) cells with the smallest seeded hash.
+typedef struct {
+    int32_t cls;
+    uint64_t key;
+    size_t i;
+} SplitKey;
+
+static int split_cmp(const void *a, const void *b) {
+    const SplitKey *x = a, *y = b;
+    if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void split_holdout(Fit *f) {
+    size_t n = f->ref.n_total, m = 0;
+    f->holdout = xcalloc(n, 1);
+    SplitKey *k = xmalloc(n * sizeof(SplitKey));
+    for (size_t i = 0; i < n; i++)
+        if (f->lab.y[i] >= 0) k[m++] = (SplitKey){f->lab.y[i], rng_u64((uint64_t)f->c->seed, RNG_STREAM_SPLIT, i, 0), i};
+    qsort(k, m, sizeof(SplitKey), split_cmp);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b < m && k[b].cls == k[a].cls) b++;
+        size_t nk = b - a, take = nk < 3 ? 0 : (size_t)llround(f->c->holdout * (double)nk);
+        for (size_t t = 0; t < take; t++) f->holdout[k[a + t].i] = 1;
+        a = b;
+    }
+    f->train_ids = xmalloc(n * sizeof(int64_t));
+    for (size_t i = 0; i < n; i++)
+        if (f->lab.y[i] >= 0 && !f->holdout[i]) f->train_ids[f->n_train++] = (int64_t)i;
+    free(k);
+}
+
+static char *default_ckpt_dir(const Config *c, const char *main_out) {
+    if (c->checkpoint_dir && *c->checkpoint_dir) return xstrdup(c->checkpoint_dir);
+    size_t n = strlen(main_out) + 8;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s.ckpt", main_out);
+    return p;
+}
+
+void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
+    memset(f, 0, sizeof *f);
+    f->c = c;
+    f->d = d;
+    signals_install();  // a stop asked for while loading takes effect at the first step
+    check_options(c);
+    f->gpu = gpu_choose_device(c->device, c->precision, d);  // collective; a bad --device fails before any work
+    if (!c->reference || !*c->reference) FATAL("give the labelled reference with --reference FILE.h5ad", "no reference given");
+    char *dir = default_ckpt_dir(c, main_out);
+    if (d->rank == 0 && mkdir(dir, 0777) != 0 && errno != EEXIST)
+        FATAL("give a writable --checkpoint-dir", "cannot create checkpoint folder %s: %s", dir, strerror(errno));
+    size_t n = strlen(dir) + 32;
+    f->ckpt_path = xmalloc(n);
+    snprintf(f->ckpt_path, n, "%s/checkpoint.h5", dir);
+    f->metrics_path = xmalloc(n);
+    snprintf(f->metrics_path, n, "%s/metrics.jsonl", dir);
+    free(dir);
+    if (!c->resume && path_exists(f->ckpt_path))
+        log_warn("%s exists from an earlier run; it will be replaced (add --resume to continue from it)", f->ckpt_path);
+    if (c->resume && !path_exists(f->ckpt_path))
+        log_warn("--resume: no checkpoint at %s; starting from the beginning", f->ckpt_path);
+
+    double t0 = wall_time();
+    dataset_load_reference(&f->ref, &f->lab, &f->spec.prep, c, d);
+    log_info("reference %s: %zu cells, %zu labelled in %zu classes; %zu model genes (%.1f s)", c->reference, f->ref.n_total,
+             f->lab.n_labelled, f->lab.K, f->spec.prep.G, wall_time() - t0);
+    GeneSets gs = read_gene_sets(c);
+    PathwayOptions po = pathway_options_default();
+    po.n_pathways = (size_t)c->n_pathways;
+    po.min_size = (size_t)c->min_set_size;
+    po.max_size = (size_t)c->max_set_size;
+    po.unannotated = c->unannotated;
+    f->spec.pw = pathways_select(&gs, f->spec.prep.gene_names, f->spec.prep.G, &po);
+    gmt_free(&gs);
+    size_t P = f->spec.pw.P, M = f->spec.pw.path_ptr[P];
+    f->spec.mc = (ModelConfig){.G = f->spec.prep.G, .P = P, .T = P + 1, .M = M, .C = (size_t)c->width,
+                               .NH = (size_t)c->heads, .L = (size_t)c->layers, .F = 4 * (size_t)c->width,
+                               .K = f->lab.K, .dropout = (float)c->dropout};
+    f->spec.K = f->lab.K;
+    f->spec.classes = xmalloc(f->lab.K * sizeof(char *));
+    for (size_t k = 0; k < f->lab.K; k++) f->spec.classes[k] = xstrdup(f->lab.classes[k]);
+    f->spec.config_text = config_to_text(c);
+    f->map = pathmap_build(P, f->spec.prep.G, f->spec.pw.path_ptr, f->spec.pw.member_gene);
+    split_holdout(f);
+    log_info("network: %zu pathway tokens + cls, %zu memberships, width %zu, %zu layers x %zu heads, %zu classes; "
+             "training on %zu cells, %zu held out",
+             P, M, f->spec.mc.C, f->spec.mc.L, f->spec.mc.NH, f->spec.mc.K, f->n_train,
+             f->lab.n_labelled - f->n_train);
+
+    if (c->resume && path_exists(f->ckpt_path)) {
+        ModelSpec old;
+        modelfile_read_spec(f->ckpt_path, &old);
+        int same = old.mc.G == f->spec.mc.G && old.mc.P == f->spec.mc.P && old.mc.M == f->spec.mc.M &&
+                   old.mc.K == f->spec.mc.K && old.mc.C == f->spec.mc.C && old.mc.L == f->spec.mc.L &&
+                   old.mc.NH == f->spec.mc.NH;
+        for (size_t g = 0; same && g < old.prep.G; g++) same = !strcmp(old.prep.gene_names[g], f->spec.prep.gene_names[g]);
+        modelspec_free(&old);
+        if (!same)
+            FATAL("resume with the same data and model options, or start afresh without --resume",
+                  "%s: checkpoint was written for other data or model options (genes, pathways, classes or dimensions differ)",
+                  f->ckpt_path);
+        if (!modelfile_read_state(f->ckpt_path, &f->st))
+            FATAL("start afresh without --resume", "%s: file holds a model but no training state", f->ckpt_path);
+        f->resumed = 1;
+        log_info("resuming from %s: %s phase, epoch %zu, batch %zu, step %llu", f->ckpt_path,
+                 f->st.phase == PHASE_TEACHER ? "teacher" : f->st.phase == PHASE_STUDENT ? "student" : "finished",
+                 f->st.epoch + 1, f->st.batch, (unsigned long long)f->st.step);
+    }
+}
+
+TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const Model *m) {
+    const Config *c = f->c;
+    TrainOptions o = {0};
+    o.loss = phase == PHASE_TEACHER ? LOSS_CE : LOSS_STUDENT;
+    o.name = phase == PHASE_TEACHER ? "teacher" : "student";
+    o.phase_id = (uint64_t)phase;
+    o.epochs = epochs;
+    o.batch = (size_t)c->batch_size;
+    o.adam = adam_defaults();
+    o.adam.lr = (float)c->lr;
+    o.adam.adamw = !strcmp(c->optimizer, "adamw");
+    o.adam.weight_decay = (float)c->weight_decay;
+    o.adam.clip_norm = (float)c->clip_grad;
+    o.schedule = !strcmp(c->lr_schedule, "cosine") ? LR_COSINE : LR_CONSTANT;
+    o.warmup = (size_t)c->warmup_steps;
+    o.alpha = (float)c->alpha;
+    o.beta = (float)c->beta;
+    o.tau = (float)c->kd_temperature;
+    o.seed = (uint64_t)c->seed;
+    o.log_every = (size_t)c->log_every;
+    o.debug_sync = c->debug_sync;
+    o.metrics_path = f->metrics_path;
+    (void)m;
+    return o;
+}
+
+typedef struct {
+    Fit *f;
+    Model *m;                // the model being trained
+    struct ModelCuda *gpu;   // its device twin, or NULL
+    const Model *teacher, *student;
+    EpochStats *es;
+    uint64_t *step;
+    int stopped;
+} HookCtx;
+
+static void record_partial(Fit *f, const EpochStats *es) {
+    f->st.partial[0] = es->loss;
+    f->st.partial[1] = es->kd;
+    f->st.partial[2] = es->ada;
+    f->st.partial[3] = (double)es->steps;
+    f->st.partial[4] = (double)es->cells;
+}
+
+static int on_step(void *ctx, size_t epoch, size_t next_batch, int stop) {
+    HookCtx *h = ctx;
+    Fit *f = h->f;
+    int due = f->c->checkpoint_every > 0 && *h->step % (uint64_t)f->c->checkpoint_every == 0;
+    if (!due && !stop) return 0;
+    f->st.epoch = epoch;
+    f->st.batch = next_batch;
+    f->st.step = *h->step;
+    record_partial(f, h->es);
+    if (h->gpu) model_cuda_download_params(h->gpu, h->m);  // the checkpoint is written from the host model
+    fit_checkpoint(f, h->teacher, h->student);
+    if (stop) h->stopped = 1;
+    return stop;
+}
+
+void fit_checkpoint(Fit *f, const Model *teacher, const Model *student) {
+    if (f->d->rank == 0) modelfile_write(f->ckpt_path, &f->spec, teacher, student, &f->st);
+    dist_barrier(f->d);
+}
+
+// Hold-out accuracy of the model (teacher) over the held-out cells of all ranks.
+static double holdout_accuracy(Fit *f, const Model *m) {
+    size_t n = 0, idx = 0;
+    for (size_t i = 0; i < f->ref.count; i++) n += f->holdout[f->ref.start + i];
+    int64_t cnt[2] = {0, 0};
+    if (n) {
+        Csr sub = csr_alloc(n, f->ref.x.n_cols, csr_nnz(&f->ref.x));
+        int32_t *truth = xmalloc(n * sizeof(int32_t));
+        for (size_t i = 0; i < f->ref.count; i++) {
+            if (!f->holdout[f->ref.start + i]) continue;
+            int64_t lo = f->ref.x.indptr[i], hi = f->ref.x.indptr[i + 1], at = sub.indptr[idx];
+            memcpy(sub.indices + at, f->ref.x.indices + lo, (size_t)(hi - lo) * sizeof(int32_t));
+            memcpy(sub.data + at, f->ref.x.data + lo, (size_t)(hi - lo) * sizeof(float));
+            sub.indptr[idx + 1] = at + (hi - lo);
+            truth[idx++] = f->lab.y[f->ref.start + i];
+        }
+        Predictions p = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &sub, 64, f->gpu);
+        for (size_t i = 0; i < n; i++) cnt[0] += p.pred[i] == truth[i];
+        cnt[1] = (int64_t)n;
+        predictions_free(&p);
+        free(truth);
+        csr_free(&sub);
+    }
+    dist_allreduce_sum_i64(f->d, cnt, 2);
+    return cnt[1] ? (double)cnt[0] / (double)cnt[1] : NAN;
+}
+
+static void push_hist(Fit *f, Phase phase, const EpochStats *es, double acc) {
+    f->st.hist = xrealloc(f->st.hist, (f->st.n_hist + 1) * 5 * sizeof(double));
+    double *h = f->st.hist + f->st.n_hist * 5;
+    double s = es->steps ? (double)es->steps : 1.0;
+    h[0] = phase;
+    h[1] = es->loss / s;
+    h[2] = es->kd / s;
+    h[3] = es->ada / s;
+    h[4] = acc;
+    f->st.n_hist++;
+}
+
+int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const TrainData *td, size_t epochs) {
+    TrainOptions o = fit_train_options(f, phase, epochs, m);
+    uint8_t *mask = train_decay_mask(m);
+    o.decay_mask = mask;
+    // the device twin starts from the host model (fresh or resumed: params, Adam m and v)
+    o.gpu = f->gpu ? model_cuda_new(m, f->gpu == GPU_TF32, mask, f->d) : NULL;
+    size_t nb = train_n_batches(td->n_ids, o.batch);
+    int resuming = f->resumed && f->st.phase == phase;
+    size_t epoch = resuming ? f->st.epoch : 0, batch = resuming ? f->st.batch : 0;
+    uint64_t step = resuming ? f->st.step : 0;
+    if (!resuming) {
+        f->st.phase = phase;
+        f->st.epoch = f->st.batch = 0;
+        f->st.step = 0;
+    }
+    const Model *teacher = phase == PHASE_TEACHER ? m : other, *student = phase == PHASE_TEACHER ? NULL : m;
+    double best = -1;
+    size_t since_best = 0;
+    float *best_params = NULL;
+    int rc = 0;
+    for (; epoch < epochs; epoch++, batch = 0) {
+        EpochStats es = {0};
+        if (resuming && batch > 0) {  // the epoch in progress when the checkpoint was written
+            es.loss = f->st.partial[0];
+            es.kd = f->st.partial[1];
+            es.ada = f->st.partial[2];
+            es.steps = (size_t)f->st.partial[3];
+            es.cells = (size_t)f->st.partial[4];
+        }
+        HookCtx h = {f, m, o.gpu, teacher, student, &es, &step, 0};
+        size_t next = train_epoch(m, f->d, td, &o, epoch, batch, &step, &es, on_step, &h);
+        if (h.stopped || next < nb) {
+            log_info("%s: stopped by signal at epoch %zu, batch %zu; checkpoint %s written. Continue with --resume.", o.name,
+                     epoch + 1, next, f->ckpt_path);
+            rc = KIDA_EXIT_RESUMABLE;
+            break;
+        }
+        double acc = phase == PHASE_TEACHER ? holdout_accuracy(f, m) : NAN;
+        push_hist(f, phase, &es, acc);
+        char js[256], accs[32] = "null";
+        double ns = es.steps ? (double)es.steps : 1.0;
+        if (!isnan(acc)) snprintf(accs, sizeof accs, "%.6g", acc);
+        snprintf(js, sizeof js, "\"phase\": \"%s\", \"epoch_done\": %zu, \"mean_loss\": %.6g, \"kd\": %.6g, \"ada\": %.6g, \"holdout_accuracy\": %s",
+                 o.name, epoch + 1, es.loss / ns, es.kd / ns, es.ada / ns, accs);
+        train_log_json(f->metrics_path, f->d, js);
+        if (phase == PHASE_TEACHER)
+            log_info("teacher epoch %zu/%zu done | mean loss %.4f | hold-out accuracy %.4f", epoch + 1, epochs,
+                     es.loss / (es.steps ? es.steps : 1), acc);
+        else
+            log_info("student epoch %zu/%zu done | mean loss %.4f (kd %.4f, ada %.4f)", epoch + 1, epochs,
+                     es.loss / (es.steps ? es.steps : 1), es.kd / (es.steps ? es.steps : 1), es.ada / (es.steps ? es.steps : 1));
+        f->st.epoch = epoch + 1;
+        f->st.batch = 0;
+        f->st.step = step;
+        memset(f->st.partial, 0, sizeof f->st.partial);
+        train_check_sync(m, f->d, o.name);
+        if (phase == PHASE_TEACHER && (f->c->best_checkpoint || f->c->early_stop) && !isnan(acc)) {
+            if (acc > best) {
+                best = acc;
+                since_best = 0;
+                if (f->c->best_checkpoint) {
+                    if (!best_params) best_params = xmalloc(m->n_params * sizeof(float));
+                    memcpy(best_params, m->params, m->n_params * sizeof(float));
+                }
+            } else if (f->c->early_stop && ++since_best >= (size_t)f->c->early_stop) {
+                log_info("teacher: no hold-out improvement for %zu epochs; stopping early", since_best);
+                epoch++;
+                break;
+            }
+        }
+        if (epoch + 1 < epochs) fit_checkpoint(f, teacher, student);
+    }
+    if (rc == 0 && best_params) {
+        log_info("teacher: keeping the best hold-out epoch (accuracy %.4f)", best);
+        memcpy(m->params, best_params, m->n_params * sizeof(float));
+    }
+    free(best_params);
+    free(mask);
+    model_cuda_delete(o.gpu);
+    f->resumed = f->resumed && f->st.phase != phase;  // later phases start fresh
+    return rc;
+}
+
+void fit_finish(Fit *f) {
+    if (f->d->rank == 0 && path_exists(f->ckpt_path)) {
+        unlink(f->ckpt_path);
+        char *dir = xstrdup(f->ckpt_path), *slash = strrchr(dir, '/');
+        if (slash) {
+            *slash = 0;
+            rmdir(dir);  // only when empty
+        }
+        free(dir);
+    }
+    dist_barrier(f->d);
+}
+
+void fit_free(Fit *f) {
+    dataset_free(&f->ref);
+    labels_free(&f->lab);
+    modelspec_free(&f->spec);
+    pathmap_free(&f->map);
+    free(f->holdout);
+    free(f->train_ids);
+    free(f->ckpt_path);
+    free(f->metrics_path);
+    trainstate_free(&f->st);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,75 @@
+// infer: see infer.h.
+#include "train/infer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "kernels/gpu.h"
+#include "loss/losses.h"
+#include "mpi/exchange.h"
+
+static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                      const float *params, const Csr *x, size_t batch);
+static void finish(Predictions *pp);
+
+Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
+                       const Csr *x, size_t batch, int gpu) {
+    size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
+    Predictions p = {.n = n, .K = K, .C = C, .P = P};
+    p.logits = xmalloc((n ? n : 1) * K * sizeof(float));
+    p.probs = xmalloc((n ? n : 1) * K * sizeof(float));
+    p.entropy = xmalloc((n ? n : 1) * sizeof(float));
+    p.conf = xmalloc((n ? n : 1) * sizeof(float));
+    p.pred = xmalloc((n ? n : 1) * sizeof(int32_t));
+    p.emb = xmalloc((n ? n : 1) * C * sizeof(float));
+    p.attn = xmalloc((n ? n : 1) * P * sizeof(float));
+    if (n == 0) return p;
+    if (gpu) model_cuda_infer(p.logits, p.emb, p.attn, cfg, map, gene_zero, params, x, INFER_GPU_BATCH, gpu == GPU_TF32);
+    else infer_cpu(&p, cfg, map, gene_zero, params, x, batch);
+    finish(&p);
+    return p;
+}
+
+// The CPU loop: model_forward over batches of rows into p's logits, emb and attn.
+static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                      const float *params, const Csr *x, size_t batch) {
+    Predictions p = *pp;
+    size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
+    if (batch > n) batch = n;
+    Model m;
+    model_init(&m, cfg, map, batch, 0);
+    memcpy(m.params, params, m.n_params * sizeof(float));
+    memcpy(m.gene_zero, gene_zero, cfg->G * sizeof(float));
+    for (size_t s = 0; s < n; s += batch) {
+        size_t b = n - s < batch ? n - s : batch;
+        Csr xb = csr_slice(x, s, b);
+        model_forward(&m, &xb, NULL, 0, 0);
+        memcpy(p.logits + s * K, m.logits, b * K * sizeof(float));
+        memcpy(p.emb + s * C, m.embedding, b * C * sizeof(float));
+        memcpy(p.attn + s * P, m.attn, b * P * sizeof(float));
+        csr_free(&xb);
+    }
+    model_free(&m);
+}
+
+// Probabilities, predicted class, confidence and entropy from p's logits.
+static void finish(Predictions *pp) {
+    Predictions p = *pp;
+    size_t n = p.n, K = p.K;
+    softmax_rows(p.probs, p.logits, n, K, 1.0f);
+    for (size_t i = 0; i < n; i++) {
+        const float *q = p.probs + i * K;
+        size_t best = 0;
+        for (size_t k = 1; k < K; k++)
+            if (q[k] > q[best]) best = k;
+        p.pred[i] = (int32_t)best;
+        p.conf[i] = q[best];
+        p.entropy[i] = entropy_row(q, K);
+    }
+}
+
+void predictions_free(Predictions *p) {
+    free(p->logits); free(p->probs); free(p->entropy); free(p->conf); free(p->pred); free(p->emb); free(p->attn);
+    memset(p, 0, sizeof *p);
+}

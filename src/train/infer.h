@@ -1,0 +1,29 @@
+// infer: run a model over this rank's cells in batches, keeping the per-cell outputs that the
+// anchors, the output file and the explanations need. No gradients, no communication.
+#ifndef KIDA_INFER_H
+#define KIDA_INFER_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/csr.h"
+#include "model/model.h"
+
+typedef struct {
+    size_t n, K, C, P;
+    float *logits;    // (n,K)
+    float *probs;     // (n,K)
+    float *entropy;   // (n)
+    float *conf;      // (n) max probability
+    int32_t *pred;    // (n) argmax class
+    float *emb;       // (n,C) embedding (obsm X_kida)
+    float *attn;      // (n,P) cls -> pathway attention
+} Predictions;
+
+// params: the trained weights (n_params floats, layout of cfg). batch: cells per forward on the
+// CPU. gpu: GPU_NONE, or GPU_FP32 / GPU_TF32 (kernels/gpu.h) to run on this rank's GPU, in batches
+// of INFER_GPU_BATCH.
+Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
+                       const Csr *x, size_t batch, int gpu);
+#define INFER_GPU_BATCH 512
+void predictions_free(Predictions *p);
+#endif

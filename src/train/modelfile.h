@@ -1,0 +1,57 @@
+// modelfile: one HDF5 file that is both the saved model and the resumable checkpoint.
+// It holds everything a trained model needs (genes and preprocessing statistics, pathways,
+// classes, network dimensions, weights, the resolved config) and, in checkpoints, the training
+// state (phase, epoch, batch, Adam moments, anchors, per-epoch history). Parameters are
+// replicated on every rank, so any rank count can resume from it. Written by rank 0, atomically.
+#ifndef KIDA_MODELFILE_H
+#define KIDA_MODELFILE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "prep/pathways.h"
+#include "prep/preprocess.h"
+
+#define KIDA_MODEL_FORMAT "kida-model"
+#define KIDA_MODEL_FORMAT_VERSION 1
+
+typedef enum { PHASE_TEACHER = 0, PHASE_STUDENT = 1, PHASE_DONE = 2 } Phase;
+
+// What defines a trained model apart from its weights.
+typedef struct {
+    ModelConfig mc;
+    PrepStats prep;     // gene_names, mean, std, zero, target_sum, clip (ref_col not stored)
+    Pathways pw;
+    size_t K;
+    char **classes;     // (K)
+    char *config_text;  // resolved options
+} ModelSpec;
+
+// Training progress (checkpoints only).
+typedef struct {
+    Phase phase;
+    size_t epoch, batch;   // next epoch and batch to run in the phase
+    uint64_t step;         // optimiser steps taken in the phase
+    size_t n_hist;         // epochs recorded in hist (teacher then student)
+    double *hist;          // (n_hist, 5): phase, loss, kd, ada, hold-out accuracy (NaN if none)
+    double partial[5];     // sums of the epoch in progress: loss, kd, ada, steps, cells
+    size_t n_anchor;       // anchors (student phase)
+    int64_t *anchors;      // (n_anchor) global query rows
+} TrainState;
+
+// Writes spec, teacher (and student, may be NULL) weights; with st != NULL also the training
+// state and the Adam moments of the model being trained. Atomic: temp file + rename.
+void modelfile_write(const char *path, const ModelSpec *s, const Model *teacher, const Model *student,
+                     const TrainState *st);
+// Reads the spec; FATAL when the file is not a kida model or is of another format version.
+void modelfile_read_spec(const char *path, ModelSpec *s);
+// 1 if the file holds weights for `which` ("teacher" or "student").
+int modelfile_has(const char *path, const char *which);
+// Loads weights (and Adam moments when with_adam and present) into an initialised model whose
+// config matches the file's.
+void modelfile_read_params(const char *path, const char *which, Model *m, int with_adam);
+// Reads the training state; returns 0 when the file has none.
+int modelfile_read_state(const char *path, TrainState *st);
+void modelspec_free(ModelSpec *s);
+void trainstate_free(TrainState *st);
+#endif

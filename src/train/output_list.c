@@ -1,0 +1,117 @@
+// output_list: the base of the annotated file when the query is a list of files (see output.h).
+#include <string.h>
+
+#include "core/log.h"
+#include "io/h5ad.h"
+#include "train/output.h"
+
+// Obs names of every file, one after the other, made unique the way anndata does.
+static void write_names(H5adWriter *w, const Sources *s, const Config *c) {
+    size_t N = s->first[s->n];
+    char **names = xmalloc((N ? N : 1) * sizeof(char *));
+    for (size_t f = 0; f < s->n; f++) {
+        H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
+        char **v = h5ad_obs_names(h, 0, h5ad_n_obs(h));
+        memcpy(&names[s->first[f]], v, h5ad_n_obs(h) * sizeof(char *));
+        free(v);   // the strings moved into names
+        h5ad_close(h);
+    }
+    h5ad_make_unique(names, N);
+    h5ad_write_obs_names(w, names, N);
+    strv_free(names, N);
+}
+
+// kida_source (the file) and kida_modality of every cell, as categoricals.
+static void write_origin(H5adWriter *w, const Sources *s) {
+    size_t N = s->first[s->n], n_mod = 0;
+    int32_t *src = xmalloc((N ? N : 1) * sizeof(int32_t)), *mod = xmalloc((N ? N : 1) * sizeof(int32_t));
+    char **mods = xmalloc(s->n * sizeof(char *));
+    for (size_t f = 0; f < s->n; f++) {
+        size_t m = 0;
+        while (m < n_mod && strcmp(mods[m], s->modality[f])) m++;
+        if (m == n_mod) mods[n_mod++] = s->modality[f];
+        for (size_t i = s->first[f]; i < s->first[f + 1]; i++) {
+            src[i] = (int32_t)f;
+            mod[i] = (int32_t)m;
+        }
+    }
+    h5ad_write_obs_categorical(w, "kida_source", src, N, s->path, s->n);
+    h5ad_write_obs_categorical(w, "kida_modality", mod, N, mods, n_mod);
+    free(src);
+    free(mod);
+    free(mods);
+}
+
+// 1 when every file has obs[key] as text.
+static int text_in_all(const Sources *s, const char *key, const Config *c) {
+    int ok = 1;
+    for (size_t f = 0; f < s->n && ok; f++) {
+        H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
+        ok = h5ad_obs_is_text(h, key);
+        h5ad_close(h);
+    }
+    return ok;
+}
+
+// The text obs columns (labels, batches, ...) that every file has, categories united by name.
+// kida_* columns of an earlier run are left out: this run writes its own.
+static void write_common_obs(H5adWriter *w, const Sources *s, const Config *c) {
+    H5ad *h = h5ad_open(s->path[0], NULL, c->use_gene_ids, NULL);
+    size_t n_keys = 0;
+    char **keys = h5ad_obs_keys(h, &n_keys);
+    h5ad_close(h);
+    for (size_t k = 0; k < n_keys; k++) {
+        if (!strncmp(keys[k], "kida_", 5) || !text_in_all(s, keys[k], c)) continue;
+        size_t n_cats = 0;
+        char **cats = NULL;
+        int32_t *codes = sources_read_column(s, keys[k], c, NULL, &cats, &n_cats);
+        h5ad_write_obs_categorical(w, keys[k], codes, s->first[s->n], cats, n_cats);
+        free(codes);
+        strv_free(cats, n_cats);
+    }
+    strv_free(keys, n_keys);
+}
+
+// The obsm matrices (e.g. spatial) that every file has with the same width.
+static void write_common_obsm(H5adWriter *w, const Sources *s, const Config *c) {
+    H5ad *h0 = h5ad_open(s->path[0], NULL, c->use_gene_ids, NULL);
+    size_t n_keys = 0, N = s->first[s->n];
+    char **keys = h5ad_obsm_keys(h0, &n_keys);
+    h5ad_close(h0);
+    for (size_t k = 0; k < n_keys; k++) {
+        if (!strcmp(keys[k], "X_kida") || !strncmp(keys[k], "kida_", 5)) continue;   // this run writes its own
+        float *all = NULL;
+        size_t width = 0, f = 0;
+        for (; f < s->n; f++) {
+            H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
+            size_t n = h5ad_n_obs(h), cols = 0;
+            float *m = h5ad_obsm(h, keys[k], 0, n, &cols);
+            h5ad_close(h);
+            if (!m || !cols || (f && cols != width)) {
+                free(m);
+                break;
+            }
+            if (!f) all = xmalloc(N * cols * sizeof(float)), width = cols;
+            memcpy(&all[s->first[f] * width], m, n * width * sizeof(float));
+            free(m);
+        }
+        if (f == s->n) h5ad_write_obsm_f32(w, keys[k], all, N, width);
+        free(all);
+    }
+    if (keys) strv_free(keys, n_keys);
+}
+
+H5adWriter *output_list_base(const char *out_path, int overwrite, const Dataset *q, const ModelSpec *spec,
+                             const Config *c) {
+    const Sources *s = &q->src;
+    H5adWriter *w = h5ad_writer_create(out_path, overwrite);
+    Csr x = dataset_model_counts(q, 0, s->first[s->n], spec->prep.G, c);
+    h5ad_write_X_csr(w, &x);
+    csr_free(&x);
+    h5ad_write_var_names(w, spec->prep.gene_names, spec->prep.G);
+    write_names(w, s, c);
+    write_origin(w, s);
+    write_common_obs(w, s, c);
+    write_common_obsm(w, s, c);
+    return w;
+}

@@ -1,0 +1,48 @@
+# kida annotate end to end on the bundled data with a small network: the output holds every key
+# of the contract, evaluate prints sane metrics, and predict with the saved model reproduces the
+# student's labels.
+. "$TOP_SRCDIR/tests/e2e/lib.sh"
+"$KIDA" annotate $SMALL --out "$WORK/out.h5ad" --model-out "$WORK/model.h5" >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "annotate"; }
+grep -q "anchors:" "$WORK/log" || fail "no anchor line"
+grep -q "ETA" "$WORK/log" || fail "no progress line with ETA"
+[ ! -e "$WORK/out.h5ad.ckpt/checkpoint.h5" ] || fail "checkpoint left behind after success"
+grep -q "\"epoch_done\": 8, .*holdout_accuracy\": 0" "$WORK/out.h5ad.ckpt/metrics.jsonl" || fail "metrics.jsonl lacks the last teacher epoch"
+$PYH5 - "$WORK/out.h5ad" <<'PY' || fail "output keys"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+for k in ["kida_label", "kida_label_raw", "kida_teacher_label"]:
+    assert f["obs"][k].attrs["encoding-type"] == "categorical", k
+for k in ["kida_conf", "kida_entropy", "kida_is_anchor", "cell_type", "batch"]:
+    assert k in f["obs"], k
+n = f["obs"]["kida_conf"].shape[0]
+assert n == 906, n
+assert f["obsm"]["X_kida"].shape == (n, 16)
+assert f["obsm"]["kida_proba"].shape[0] == n and f["obsm"]["kida_pathway_attn"].shape == (n, 24)
+p = f["obsm"]["kida_proba"][:]
+assert np.allclose(p.sum(1), 1, atol=1e-4)
+conf = f["obs"]["kida_conf"][:]
+assert np.allclose(conf, p.max(1), atol=1e-6)
+a = f["obs"]["kida_is_anchor"][:].astype(bool)
+assert 0.38 * n <= a.sum() <= 0.45 * n, a.sum()
+for k in ["classes", "pathways", "config", "history", "version"]:
+    assert k in f["uns"]["kida"], k
+att = f["obsm"]["kida_pathway_attn"][:]
+assert (att >= 0).all() and (att.sum(1) <= 1 + 1e-4).all()
+print("keys ok, anchors", a.sum())
+PY
+"$KIDA" evaluate --pred "$WORK/out.h5ad" --truth-key cell_type --metrics-out "$WORK/m" >"$WORK/eval" 2>&1 || { cat "$WORK/eval"; fail "evaluate"; }
+cat "$WORK/eval"
+acc=$(sed -n 's/^ *KIDA accuracy \([0-9.]*\).*/\1/p' "$WORK/eval")
+[ -n "$acc" ] || fail "no KIDA accuracy line"
+awk -v a="$acc" 'BEGIN{exit !(a > 0.6)}' || fail "KIDA accuracy $acc <= 0.6 on the easy PBMC transfer"
+[ -s "$WORK/m.json" ] && [ -s "$WORK/m.tsv" ] || fail "metrics files"
+"$KIDA" predict --model "$WORK/model.h5" --query data/pbmc_v3_query.h5ad --out "$WORK/pred.h5ad" >"$WORK/plog" 2>&1 || { cat "$WORK/plog"; fail "predict"; }
+$PYH5 - "$WORK/out.h5ad" "$WORK/pred.h5ad" <<'PY' || fail "predict differs from annotate's student"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+x, y = a["obsm"]["X_kida"][:], b["obsm"]["X_kida"][:]
+print("max |dX_kida|", np.abs(x - y).max())
+assert np.array_equal(a["obs"]["kida_label"]["codes"][:], b["obs"]["kida_label"]["codes"][:])
+assert np.abs(x - y).max() < 1e-5
+PY
+pass "annotate, evaluate, predict"

@@ -1,0 +1,105 @@
+# kida explain on the small annotated PBMC run: every output is written and consistent, the
+# pathway ranking equals scanpy's rank_genes_groups(wilcoxon, tie_correct) on the attention,
+# key genes come from the kept pathways, and bad inputs are clear errors.
+. "$TOP_SRCDIR/tests/e2e/lib.sh"
+"$KIDA" annotate $SMALL --out "$WORK/out.h5ad" --model-out "$WORK/model.h5" >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "annotate"; }
+"$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --out "$WORK/ex" >"$WORK/xlog" 2>&1
+rc=$?
+grep -q "not implemented" "$WORK/xlog" && fail "kida explain is not dispatched: add 'case CMD_EXPLAIN: return cmd_explain(c, d);' to src/cmd/commands.c"
+[ $rc -eq 0 ] || { cat "$WORK/xlog"; fail "explain exit $rc"; }
+cat "$WORK/xlog"
+for f in pathways.tsv genes.tsv edges.tsv json h5ad; do [ -s "$WORK/ex.$f" ] || fail "no $WORK/ex.$f"; done
+igraph=1
+grep -q "has no igraph" "$WORK/xlog" && igraph=0
+$PYH5 - "$WORK" "$igraph" <<'PY' || fail "output contents"
+import sys, json, csv, h5py
+w, igraph = sys.argv[1], sys.argv[2] == "1"
+rows = list(csv.DictReader(open(w + "/ex.pathways.tsv"), delimiter="\t"))
+genes = list(csv.DictReader(open(w + "/ex.genes.tsv"), delimiter="\t"))
+js = json.load(open(w + "/ex.json"))
+tested = [g for g in js["groups"] if g["tested"]]
+assert len(tested) >= 5, [g["name"] for g in tested]          # the 5 big PBMC types
+for g in tested:
+    pw = [r for r in rows if r["group"] == g["name"]]
+    assert len(pw) == 10, (g["name"], len(pw))                # 24 pathways, top 10 kept
+    sc = [float(r["score"]) for r in pw]
+    assert sc == sorted(sc, reverse=True), sc
+    assert all(0 <= float(r["auc"]) <= 1 and 0 <= float(r["padj"]) <= 1 for r in pw)
+    assert float(pw[0]["auc"]) > 0.75, pw[0]                   # the best pathway separates the type
+    top2 = [r for r in genes if r["group"] == g["name"] and r["variant"] == "top2"]
+    chosen = {t.split(":")[0] for r in pw for t in r["top_genes"].split(",")}
+    assert {r["gene"] for r in top2} == chosen, (g["name"], chosen)
+    assert 10 <= len(top2) <= 20
+    allg = [r for r in genes if r["group"] == g["name"] and r["variant"] == "allgenes"]
+    assert chosen <= {r["gene"] for r in allg}
+    if igraph:
+        for net in (top2, allg):
+            keys = [r["gene"] for r in net if r["key"] == "1"]
+            assert len(keys) == 5, keys
+            q = [float(r["q"]) for r in net]
+            assert q == sorted(q) and all(0 <= x <= 1 for x in q)
+            assert [int(r["rank"]) for r in net] == list(range(1, len(net) + 1))
+        assert g["key_genes"] == [r["gene"] for r in top2 if r["key"] == "1"]
+f = h5py.File(w + "/ex.h5ad", "r")
+u = f["uns"]["kida_explain"]
+for k in ["groups", "pathways/pathway", "pathways/score", "genes/gene", "genes/q", "weights"]:
+    assert k in u, k
+assert u["pathways/pathway"].shape[0] == len(rows)
+assert "kida_label" in f["obs"] and "kida" in f["uns"]                  # a full copy of the input
+print("outputs consistent:", len(tested), "types,", len(rows), "pathway rows,", len(genes), "gene rows")
+PY
+pass "explain outputs"
+# the pathway ranking is scanpy's (pyenv python with scanpy; skipped without it)
+if $PYTHON -c "import scanpy" 2>/dev/null; then
+    $PYTHON - "$WORK/out.h5ad" "$WORK/ex.pathways.tsv" <<'PY' || fail "ranking differs from scanpy"
+import sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, pandas as pd, anndata as ad, scanpy as sc
+a = ad.read_h5ad(sys.argv[1])
+lab = a.obs["kida_label"].astype(str)
+keep = (lab != "unknown").values
+b = ad.AnnData(X=np.asarray(a.obsm["kida_pathway_attn"][keep], dtype=np.float64))
+b.var_names = list(a.uns["kida"]["pathways"])
+b.obs["g"] = pd.Categorical(lab[keep].values)
+sc.tl.rank_genes_groups(b, "g", method="wilcoxon", tie_correct=True, n_genes=b.n_vars)
+r = b.uns["rank_genes_groups"]
+t = pd.read_csv(sys.argv[2], sep="\t")
+worst = 0.0
+for g in t["group"].unique():
+    mine = t[t.group == g].sort_values("rank")
+    assert list(r["names"][g][:len(mine)]) == list(mine.pathway), g
+    s = np.array(r["scores"][g][:len(mine)], dtype=float)
+    p = np.array(r["pvals_adj"][g][:len(mine)], dtype=float)
+    worst = max(worst, np.max(np.abs(s - mine.score.values) / (1 + np.abs(s))),
+                np.max(np.abs(p - mine.padj.values) / (1e-300 + np.abs(p))))
+print("scanpy wilcoxon: same top-10 pathways in the same order, worst relative difference %.1e" % worst)
+assert worst < 1e-4
+PY
+    pass "pathway ranking equals scanpy's"
+else
+    echo "skip: no scanpy in $PYTHON, ranking not compared"
+fi
+# default prefix next to the annotated file; refusal to overwrite; bad inputs
+"$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" >/dev/null 2>&1 || fail "explain with the default prefix"
+[ -s "$WORK/out.explain.genes.tsv" ] || fail "default prefix out.explain.*"
+expect_fail "refuses to overwrite" "already exists" "$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --out "$WORK/ex"
+expect_fail "query without attention" "kida_pathway_attn" "$KIDA" explain --model "$WORK/model.h5" --pred data/pbmc_v3_query.h5ad --out "$WORK/bad"
+# --group-key: the true types instead of the predicted ones (NA cells are in no group)
+"$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --group-key cell_type --out "$WORK/bytype" >"$WORK/glog" 2>&1 \
+    || { cat "$WORK/glog"; fail "explain --group-key cell_type"; }
+$PYH5 - "$WORK" <<'PY' || fail "--group-key cell_type"
+import sys, json, h5py, numpy as np
+w = sys.argv[1]
+js = json.load(open(w + "/bytype.json"))
+f = h5py.File(w + "/out.h5ad", "r")
+codes, cats = f["obs/cell_type/codes"][:], [c.decode() for c in f["obs/cell_type/categories"][:]]
+want = {cats[k]: int((codes == k).sum()) for k in range(len(cats)) if (codes == k).any()}
+got = {g["name"]: g["n_cells"] for g in js["groups"]}
+print("groups by obs cell_type:", got)
+assert js["group_key"] == "cell_type" and got == want, (got, want)
+PY
+grep -q "is not a class of model" "$WORK/glog" && fail "--group-key cell_type: warned about labels that are not model classes"
+expect_fail "unknown --group-key" "obs has no nope column (--group-key)" \
+    "$KIDA" explain --model "$WORK/model.h5" --pred "$WORK/out.h5ad" --group-key nope --out "$WORK/bad"
+expect_fail "needs --model" "needs --model" "$KIDA" explain --pred "$WORK/out.h5ad" --out "$WORK/bad"
+pass "explain"

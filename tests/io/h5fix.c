@@ -1,0 +1,217 @@
+// h5fix: see h5fix.h. Any HDF5 failure here is a test setup error (exit 99).
+#include "tests/io/h5fix.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double FIX_M[FIX_ROWS * FIX_COLS] = {
+    1, 0, 2, 0, 0,    //
+    0, 0, 0, 0, 0,    // empty row
+    0, 3, 0, 0, 4,    //
+    5, 6, 7, 8, 9,    // full row
+    0, 0, 0, 10, 0,   //
+    11, 0, 0, 0, 0,   //
+    0, 0, 12, 0, 13,  //
+};
+
+static void must(int ok, const char *what) {
+    if (!ok) {
+        fprintf(stderr, "h5fix: %s failed (test setup error)\n", what);
+        H5Eprint2(H5E_DEFAULT, stderr);
+        exit(99);
+    }
+}
+
+static void attr_str(hid_t obj, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    must(a >= 0 && H5Awrite(a, t, &v) >= 0, "string attribute");
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+}
+
+static void attr_strs(hid_t obj, const char *name, const char *const *v, size_t n) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hsize_t d = n;
+    hid_t s = H5Screate_simple(1, &d, NULL);
+    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    must(a >= 0 && (n == 0 || H5Awrite(a, t, v) >= 0), "string array attribute");
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+}
+
+static void attr_i64(hid_t obj, const char *name, const long long *v, size_t n) {
+    hsize_t d = n;
+    hid_t s = H5Screate_simple(1, &d, NULL);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    must(a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, v) >= 0, "integer attribute");
+    H5Aclose(a);
+    H5Sclose(s);
+}
+
+void fx_enc(hid_t obj, const char *type, const char *version) {
+    attr_str(obj, "encoding-type", type);
+    attr_str(obj, "encoding-version", version);
+}
+
+hid_t fx_create(const char *path) {
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    must(f >= 0, path);
+    hid_t r = H5Gopen2(f, "/", H5P_DEFAULT);
+    fx_enc(r, "anndata", "0.1.0");
+    H5Gclose(r);
+    return f;
+}
+
+void fx_close(hid_t f) { must(H5Fclose(f) >= 0, "closing fixture"); }
+
+hid_t fx_group(hid_t loc, const char *name, const char *type, const char *version) {
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    must(g >= 0, name);
+    if (type) fx_enc(g, type, version);
+    return g;
+}
+
+static void dset(hid_t loc, const char *name, hid_t ft, hid_t mt, int rank, const hsize_t *dims, const void *buf) {
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t d = H5Dcreate2(loc, name, ft, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t total = 1;
+    for (int i = 0; i < rank; i++) total *= dims[i];
+    must(d >= 0 && (total == 0 || H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0), name);
+    H5Dclose(d);
+    H5Sclose(s);
+}
+
+void fx_sparse(hid_t loc, const char *name, const double *m, size_t nr, size_t nc, int csc, hid_t data_t, hid_t idx_t,
+               hid_t ptr_t, int old_style, int reverse) {
+    size_t major = csc ? nc : nr, minor = csc ? nr : nc, nnz = 0;
+    double *data = malloc((nr * nc + 1) * sizeof *data);
+    long long *idx = malloc((nr * nc + 1) * sizeof *idx), *ptr = calloc(major + 1, sizeof *ptr);
+    for (size_t a = 0; a < major; a++) {
+        size_t first = nnz;
+        for (size_t b = 0; b < minor; b++) {
+            double v = csc ? m[b * nc + a] : m[a * nc + b];
+            if (v != 0) {
+                data[nnz] = v;
+                idx[nnz++] = (long long)b;
+            }
+        }
+        if (reverse)
+            for (size_t i = first, j = nnz ? nnz - 1 : 0; i < j; i++, j--) {
+                double t = data[i];
+                data[i] = data[j];
+                data[j] = t;
+                long long u = idx[i];
+                idx[i] = idx[j];
+                idx[j] = u;
+            }
+        ptr[a + 1] = (long long)nnz;
+    }
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    must(g >= 0, name);
+    long long shape[2] = {(long long)nr, (long long)nc};
+    if (old_style) {
+        attr_str(g, "h5sparse_format", csc ? "csc" : "csr");
+        attr_i64(g, "h5sparse_shape", shape, 2);
+    } else {
+        fx_enc(g, csc ? "csc_matrix" : "csr_matrix", "0.1.0");
+        attr_i64(g, "shape", shape, 2);
+    }
+    hsize_t n = nnz, np = major + 1;
+    dset(g, "data", data_t, H5T_NATIVE_DOUBLE, 1, &n, data);
+    dset(g, "indices", idx_t, H5T_NATIVE_LLONG, 1, &n, idx);
+    dset(g, "indptr", ptr_t, H5T_NATIVE_LLONG, 1, &np, ptr);
+    H5Gclose(g);
+    free(data);
+    free(idx);
+    free(ptr);
+}
+
+void fx_dense(hid_t loc, const char *name, const double *m, size_t nr, size_t nc, hid_t t) {
+    hsize_t d[2] = {nr, nc};
+    dset(loc, name, t, H5T_NATIVE_DOUBLE, 2, d, m);
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    fx_enc(ds, "array", "0.2.0");
+    H5Dclose(ds);
+}
+
+void fx_strings(hid_t loc, const char *name, const char *const *v, size_t n, int fixed_len) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    hsize_t d = n;
+    if (fixed_len) {
+        size_t w = 1;
+        for (size_t i = 0; i < n; i++) w = strlen(v[i]) > w ? strlen(v[i]) : w;
+        H5Tset_size(t, w);
+        H5Tset_strpad(t, H5T_STR_NULLPAD);
+        char *buf = calloc(n ? n : 1, w);
+        for (size_t i = 0; i < n; i++) memcpy(buf + i * w, v[i], strlen(v[i]));
+        dset(loc, name, t, t, 1, &d, buf);
+        free(buf);
+    } else {
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        dset(loc, name, t, t, 1, &d, v);
+    }
+    H5Tclose(t);
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    fx_enc(ds, "string-array", "0.2.0");
+    H5Dclose(ds);
+}
+
+void fx_f64(hid_t loc, const char *name, const double *v, size_t n, hid_t t) {
+    hsize_t d = n;
+    dset(loc, name, t, H5T_NATIVE_DOUBLE, 1, &d, v);
+}
+
+void fx_i64(hid_t loc, const char *name, const long long *v, size_t n, hid_t t) {
+    hsize_t d = n;
+    dset(loc, name, t, H5T_NATIVE_LLONG, 1, &d, v);
+}
+
+void fx_bool(hid_t loc, const char *name, const int *v, size_t n) {
+    hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+    signed char f = 0, tr = 1;
+    H5Tenum_insert(t, "FALSE", &f);
+    H5Tenum_insert(t, "TRUE", &tr);
+    signed char *b = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) b[i] = (signed char)(v[i] != 0);
+    hsize_t d = n;
+    dset(loc, name, t, t, 1, &d, b);
+    free(b);
+    H5Tclose(t);
+}
+
+hid_t fx_dataframe(hid_t loc, const char *name, const char *const *names, size_t n, const char *const *cols,
+                   size_t n_cols) {
+    hid_t g = fx_group(loc, name, "dataframe", "0.2.0");
+    attr_str(g, "_index", "_index");
+    attr_strs(g, "column-order", cols, n_cols);
+    fx_strings(g, "_index", names, n, 0);
+    return g;
+}
+
+void fx_valid_file(const char *path) {
+    static const char *obs[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
+    static const char *var[] = {"g0", "g1", "g2", "g3", "g4"};
+    static const char *cols[] = {"cell_type"};
+    static const char *cats[] = {"A", "B"};
+    hid_t f = fx_create(path);
+    fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
+    hid_t o = fx_dataframe(f, "obs", obs, FIX_ROWS, cols, 1);
+    hid_t c = fx_group(o, "cell_type", "categorical", "0.2.0");
+    long long codes[FIX_ROWS] = {0, 1, 1, 0, -1, 0, 1};
+    fx_i64(c, "codes", codes, FIX_ROWS, H5T_STD_I8LE);
+    fx_strings(c, "categories", cats, 2, 0);
+    H5Gclose(c);
+    H5Gclose(o);
+    H5Gclose(fx_dataframe(f, "var", var, FIX_COLS, NULL, 0));
+    fx_close(f);
+}
