@@ -20,11 +20,39 @@ _Noreturn void fatal_at(const char *file, int line, const char *hint, const char
     __attribute__((format(printf, 4, 5)));
 #define FATAL(hint, ...) fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__)
 
+// Functions run (last registered first) by a fatal error before the process ends: removal of
+// temporary files, release of locks. At most 16; a test harness may register one that longjmps
+// out instead of ending the process (the fuzz targets do).
+void log_at_fatal(void (*fn)(void));
+// 1: fatal errors print nothing (the fuzz targets, which hit thousands of them).
+void log_set_fatal_silent(int silent);
+
 // Checked allocation: size 0 returns a valid pointer; failure is fatal with the size asked.
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+// The same, for memory whose size follows the input or the options: the error names what the
+// memory was for (what_fmt and its arguments, e.g. "%s: '%s' rows %zu..%zu", file, field, a, b),
+// formatted only when the allocation fails. A size of SIZE_MAX (from szmul/szadd) is reported
+// as an overflow.
+void *xmalloc_for(size_t n, const char *what_fmt, ...) __attribute__((format(printf, 2, 3)));
+void *xrealloc_for(void *p, size_t n, const char *what_fmt, ...) __attribute__((format(printf, 3, 4)));
+// What the process is doing (e.g. "ref.h5ad: reading rows [0, 4096) of 'X'"), named by an
+// out-of-memory error from any allocation until the matching pop; nestable (8 deep kept). A
+// fatal error clears the stack.
+void log_push_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_pop_context(void);
+// Overflow-checked size arithmetic: SIZE_MAX when the exact result does not fit, which every
+// allocator above refuses, naming what it was for.
+static inline size_t szmul(size_t a, size_t b) {
+    size_t r;
+    return __builtin_mul_overflow(a, b, &r) ? (size_t)-1 : r;
+}
+static inline size_t szadd(size_t a, size_t b) {
+    size_t r;
+    return __builtin_add_overflow(a, b, &r) ? (size_t)-1 : r;
+}
 // Wall-clock seconds (monotonic).
 double wall_time(void);
 #endif

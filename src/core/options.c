@@ -22,15 +22,20 @@ typedef struct {
     const char *choices;  // for T_CHOICE: "a|b|c"
     const char *help;
     const char *group;    // --help section
+    double lo, hi;        // T_INT / T_FLOAT: allowed range [lo, hi], stated by --help; none when lo == hi
 } OptSpec;
 
 #define O(field) offsetof(Config, field)
+#define R(lo, hi) (lo), (hi)   // an option's range, last in its row
+// rows without a range leave lo and hi zero
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const OptSpec OPTS[] = {
     // general
     {"config", T_STR, "", O(config), CMD_ALL, 0, "read options from a `key = value` file (command line wins)", "General"},
     {"seed", T_INT, "0", O(seed), CMD_RUN | CMD_EVALUATE, 0, "global seed: weights, shuffles, dropout, hold-out split", "General"},
-    {"threads", T_INT, "0", O(threads), CMD_ALL, 0, "CPU threads per rank (0 = cores on this node / ranks on this node)", "General"},
-    {"log-every", T_INT, "20", O(log_every), CMD_RUN, 0, "progress line every N optimiser steps", "General"},
+    {"threads", T_INT, "0", O(threads), CMD_ALL, 0, "CPU threads per rank (0 = cores on this node / ranks on this node)", "General", R(0, 1024)},
+    {"log-every", T_INT, "20", O(log_every), CMD_RUN, 0, "progress line every N optimiser steps", "General", R(0, 1000000000)},
     {"quiet", T_BOOL, "false", O(quiet), CMD_ALL, 0, "print warnings and errors only", "General"},
     {"overwrite", T_BOOL, "false", O(overwrite), CMD_ALL, 0, "replace existing output files (never done otherwise)", "General"},
     {"debug-sync", T_BOOL, "false", O(debug_sync), CMD_RUN, 0, "compare a parameter checksum across ranks every step", "General"},
@@ -45,57 +50,57 @@ static const OptSpec OPTS[] = {
     {"use-gene-ids", T_BOOL, "false", O(use_gene_ids), CMD_RUN | CMD_INSPECT, 0, "10x .h5: name genes by Ensembl ID instead of symbol", "Data"},
     {"gene-case-insensitive", T_BOOL, "false", O(gene_case_insensitive), CMD_RUN, 0, "match gene names ignoring case", "Data"},
     {"gene-map", T_STR, "", O(gene_map), CMD_RUN, 0, "two-column table (ID<TAB>symbol) to translate query gene names", "Data"},
-    {"min-gene-overlap", T_FLOAT, "0.5", O(min_gene_overlap), CMD_RUN, 0, "error when fewer model genes than this fraction are found in the query", "Data"},
+    {"min-gene-overlap", T_FLOAT, "0.5", O(min_gene_overlap), CMD_RUN, 0, "error when fewer model genes than this fraction are found in the query", "Data", R(0, 1)},
     {"modality", T_CHOICE, "rna", O(modality), CMD_RUN, "rna|atac|spatial", "what the counts are (atac: peaks, turned into gene scores with --genes)", "Data"},
     {"reference-modality", T_STR, "", O(reference_modality), CMD_FIT, 0, "modality of each reference file, e.g. rna,atac (empty: --modality for all)", "Data"},
     {"query-modality", T_STR, "", O(query_modality), CMD_ANNOTATE | CMD_PREDICT, 0, "modality of each query file, e.g. rna,atac (empty: --modality for all)", "Data"},
     {"genes", T_STR, "", O(genes), CMD_RUN | CMD_GENESCORE, 0, "gene coordinates (GTF or BED) for ATAC gene activity", "Data"},
     // preprocessing
-    {"n-top-genes", T_INT, "3000", O(n_top_genes), CMD_FIT, 0, "highly variable genes chosen on the reference (Seurat flavour)", "Preprocessing"},
-    {"target-sum", T_FLOAT, "10000", O(target_sum), CMD_FIT, 0, "normalize_total target per cell", "Preprocessing"},
-    {"scale-clip", T_FLOAT, "10", O(scale_clip), CMD_FIT, 0, "clip scaled values at this magnitude", "Preprocessing"},
+    {"n-top-genes", T_INT, "3000", O(n_top_genes), CMD_FIT, 0, "highly variable genes chosen on the reference (Seurat flavour)", "Preprocessing", R(1, 1000000)},
+    {"target-sum", T_FLOAT, "10000", O(target_sum), CMD_FIT, 0, "normalize_total target per cell", "Preprocessing", R(1, 1e+12)},
+    {"scale-clip", T_FLOAT, "10", O(scale_clip), CMD_FIT, 0, "clip scaled values at this magnitude", "Preprocessing", R(0.01, 1e+06)},
     // knowledge
     {"gmt", T_STR, "gene_sets/reactome.gmt", O(gmt), CMD_FIT, 0, "gene sets (GMT, .gz ok; comma-separated list); default: shipped Reactome", "Knowledge"},
-    {"n-pathways", T_INT, "300", O(n_pathways), CMD_FIT, 0, "pathway tokens chosen by over-representation", "Knowledge"},
-    {"min-set-size", T_INT, "5", O(min_set_size), CMD_FIT, 0, "keep sets with at least this many model genes", "Knowledge"},
-    {"max-set-size", T_INT, "500", O(max_set_size), CMD_FIT, 0, "drop sets larger than this in the GMT", "Knowledge"},
+    {"n-pathways", T_INT, "300", O(n_pathways), CMD_FIT, 0, "pathway tokens chosen by over-representation", "Knowledge", R(1, 50000)},
+    {"min-set-size", T_INT, "5", O(min_set_size), CMD_FIT, 0, "keep sets with at least this many model genes", "Knowledge", R(1, 1000000)},
+    {"max-set-size", T_INT, "500", O(max_set_size), CMD_FIT, 0, "drop sets larger than this in the GMT", "Knowledge", R(1, 10000000)},
     {"unannotated", T_BOOL, "false", O(unannotated), CMD_FIT, 0, "add one token over model genes in no chosen set", "Knowledge"},
     // model
-    {"width", T_INT, "128", O(width), CMD_FIT, 0, "token width h", "Model"},
-    {"layers", T_INT, "4", O(layers), CMD_FIT, 0, "transformer layers", "Model"},
-    {"heads", T_INT, "8", O(heads), CMD_FIT, 0, "attention heads (must divide width)", "Model"},
-    {"dropout", T_FLOAT, "0.1", O(dropout), CMD_FIT, 0, "dropout probability in training", "Model"},
+    {"width", T_INT, "128", O(width), CMD_FIT, 0, "token width h", "Model", R(1, 8192)},
+    {"layers", T_INT, "4", O(layers), CMD_FIT, 0, "transformer layers", "Model", R(1, 256)},
+    {"heads", T_INT, "8", O(heads), CMD_FIT, 0, "attention heads (must divide width)", "Model", R(1, 256)},
+    {"dropout", T_FLOAT, "0.1", O(dropout), CMD_FIT, 0, "dropout probability in training", "Model", R(0, 0.95)},
     // teacher
-    {"epochs", T_INT, "6", O(epochs), CMD_FIT, 0, "teacher epochs over the reference", "Teacher"},
-    {"batch-size", T_INT, "16", O(batch_size), CMD_FIT, 0, "global batch (cells per step over all ranks)", "Teacher"},
-    {"lr", T_FLOAT, "0.001", O(lr), CMD_FIT, 0, "learning rate (teacher and student)", "Teacher"},
+    {"epochs", T_INT, "6", O(epochs), CMD_FIT, 0, "teacher epochs over the reference", "Teacher", R(0, 1000000)},
+    {"batch-size", T_INT, "16", O(batch_size), CMD_FIT, 0, "global batch (cells per step over all ranks)", "Teacher", R(1, 1048576)},
+    {"lr", T_FLOAT, "0.001", O(lr), CMD_FIT, 0, "learning rate (teacher and student)", "Teacher", R(1e-08, 10)},
     {"optimizer", T_CHOICE, "adam", O(optimizer), CMD_FIT, "adam|adamw", "optimiser", "Teacher"},
-    {"weight-decay", T_FLOAT, "0.01", O(weight_decay), CMD_FIT, 0, "AdamW decoupled weight decay (matrices only)", "Teacher"},
-    {"clip-grad", T_FLOAT, "0", O(clip_grad), CMD_FIT, 0, "clip the global gradient norm (0 = off)", "Teacher"},
+    {"weight-decay", T_FLOAT, "0.01", O(weight_decay), CMD_FIT, 0, "AdamW decoupled weight decay (matrices only)", "Teacher", R(0, 1)},
+    {"clip-grad", T_FLOAT, "0", O(clip_grad), CMD_FIT, 0, "clip the global gradient norm (0 = off)", "Teacher", R(0, 1e+06)},
     {"lr-schedule", T_CHOICE, "constant", O(lr_schedule), CMD_FIT, "constant|cosine", "learning-rate schedule", "Teacher"},
-    {"warmup-steps", T_INT, "0", O(warmup_steps), CMD_FIT, 0, "linear warm-up steps (cosine schedule)", "Teacher"},
-    {"holdout", T_FLOAT, "0.1", O(holdout), CMD_FIT, 0, "stratified fraction of the reference never trained on, for accuracy", "Teacher"},
-    {"early-stop", T_INT, "0", O(early_stop), CMD_FIT, 0, "stop after N epochs without hold-out improvement (0 = off)", "Teacher"},
+    {"warmup-steps", T_INT, "0", O(warmup_steps), CMD_FIT, 0, "linear warm-up steps (cosine schedule)", "Teacher", R(0, 1000000000)},
+    {"holdout", T_FLOAT, "0.1", O(holdout), CMD_FIT, 0, "stratified fraction of the reference never trained on, for accuracy", "Teacher", R(0, 0.5)},
+    {"early-stop", T_INT, "0", O(early_stop), CMD_FIT, 0, "stop after N epochs without hold-out improvement (0 = off)", "Teacher", R(0, 1000000)},
     {"best-checkpoint", T_BOOL, "false", O(best_checkpoint), CMD_FIT, 0, "keep the teacher of the best hold-out epoch", "Teacher"},
     // student
     {"mode", T_CHOICE, "kida", O(mode), CMD_ANNOTATE, "kida|ki", "kida: teacher then student; ki: teacher only", "Student"},
-    {"student-epochs", T_INT, "3", O(student_epochs), CMD_ANNOTATE, 0, "student epochs over the anchors", "Student"},
+    {"student-epochs", T_INT, "3", O(student_epochs), CMD_ANNOTATE, 0, "student epochs over the anchors", "Student", R(0, 1000000)},
     {"student-init", T_CHOICE, "fresh", O(student_init), CMD_ANNOTATE, "fresh|teacher", "student starts from new random weights (the paper) or from the teacher's", "Student"},
-    {"student-min-steps", T_INT, "300", O(student_min_steps), CMD_ANNOTATE, 0, "train the student for at least this many steps (more epochs on small queries)", "Student"},
-    {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student"},
+    {"student-min-steps", T_INT, "300", O(student_min_steps), CMD_ANNOTATE, 0, "train the student for at least this many steps (more epochs on small queries)", "Student", R(0, 1000000000)},
+    {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student", R(0.001, 1)},
     {"anchor-groups", T_CHOICE, "type", O(anchor_groups), CMD_ANNOTATE, "type|type-modality", "anchors per predicted type (the paper), or per type within each query modality", "Student"},
-    {"alpha", T_FLOAT, "0.8", O(alpha), CMD_ANNOTATE, 0, "weight of the distillation loss", "Student"},
-    {"beta", T_FLOAT, "0.2", O(beta), CMD_ANNOTATE, 0, "weight of the adaptive clustering loss", "Student"},
-    {"kd-temperature", T_FLOAT, "3", O(kd_temperature), CMD_ANNOTATE, 0, "distillation temperature", "Student"},
+    {"alpha", T_FLOAT, "0.8", O(alpha), CMD_ANNOTATE, 0, "weight of the distillation loss", "Student", R(0, 100)},
+    {"beta", T_FLOAT, "0.2", O(beta), CMD_ANNOTATE, 0, "weight of the adaptive clustering loss", "Student", R(0, 100)},
+    {"kd-temperature", T_FLOAT, "3", O(kd_temperature), CMD_ANNOTATE, 0, "distillation temperature", "Student", R(0.01, 100)},
     // outputs
     {"out", T_STR, "", O(out), CMD_ANNOTATE | CMD_PREDICT | CMD_GENESCORE | CMD_EXPLAIN | CMD_REPORT, 0, "output file (.h5ad) or folder (report)", "Output"},
     {"model-out", T_STR, "", O(model_out), CMD_FIT, 0, "save the model (weights, genes, pathways, classes, config) here", "Output"},
     {"model", T_STR, "", O(model), CMD_PREDICT | CMD_EXPLAIN, 0, "a model saved by kida train/annotate", "Output"},
-    {"unknown-threshold", T_FLOAT, "0.7", O(unknown_threshold), CMD_RUN, 0, "label `unknown` below this max probability", "Output"},
+    {"unknown-threshold", T_FLOAT, "0.7", O(unknown_threshold), CMD_RUN, 0, "label `unknown` below this max probability", "Output", R(0, 1)},
     {"attn-all-layers", T_BOOL, "false", O(attn_all_layers), CMD_RUN, 0, "also store cls attention of every layer", "Output"},
     // checkpoints
     {"checkpoint-dir", T_STR, "", O(checkpoint_dir), CMD_FIT, 0, "folder for checkpoints (default: <out>.ckpt)", "Checkpoints"},
-    {"checkpoint-every", T_INT, "200", O(checkpoint_every), CMD_FIT, 0, "checkpoint every N steps (and at every phase end)", "Checkpoints"},
+    {"checkpoint-every", T_INT, "200", O(checkpoint_every), CMD_FIT, 0, "checkpoint every N steps (and at every phase end)", "Checkpoints", R(0, 1000000000)},
     {"resume", T_BOOL, "false", O(resume), CMD_FIT, 0, "continue from the latest complete checkpoint", "Checkpoints"},
     // evaluate
     {"pred", T_STR, "", O(pred), CMD_EVALUATE | CMD_EXPLAIN, 0, "annotated .h5ad written by kida annotate/predict", "Evaluate"},
@@ -106,9 +111,10 @@ static const OptSpec OPTS[] = {
     {"embedding", T_BOOL, "false", O(embedding), CMD_EVALUATE, 0, "also cluster X_kida (Leiden) and report NMI/ARI and batch mixing", "Evaluate"},
     // genescore
     {"peaks", T_STR, "", O(peaks), CMD_GENESCORE, 0, "peak x cell counts (.h5ad) or a BED of peak coordinates", "Gene activity"},
-    {"window", T_INT, "2000", O(window), CMD_GENESCORE | CMD_RUN, 0, "bases upstream of the TSS added to the gene body", "Gene activity"},
+    {"window", T_INT, "2000", O(window), CMD_GENESCORE | CMD_RUN, 0, "bases upstream of the TSS added to the gene body", "Gene activity", R(0, 10000000)},
     {"gene-types", T_STR, "protein_coding", O(gene_types), CMD_GENESCORE | CMD_RUN, 0, "comma-separated gene types to keep (empty = all)", "Gene activity"},
 };
+#pragma GCC diagnostic pop
 #undef O
 static const size_t N_OPTS = sizeof OPTS / sizeof OPTS[0];
 
@@ -183,6 +189,24 @@ static void free_str_field(Config *c, const OptSpec *o) {
     *p = NULL;
 }
 
+static int has_range(const OptSpec *o) { return o->hi > o->lo; }
+
+// "[lo, hi]" of a ranged option, in buf.
+static const char *range_text(const OptSpec *o, char *buf, size_t n) {
+    snprintf(buf, n, o->type == T_INT ? "[%.0f, %.0f]" : "[%g, %g]", o->lo, o->hi);
+    return buf;
+}
+
+// FATAL when a number is outside the option's range (options without a range take any value).
+static void check_range(const OptSpec *o, double v, const char *text, const char *origin) {
+    if (!has_range(o) || (v >= o->lo && v <= o->hi)) return;
+    char r[96], hint[256];
+    range_text(o, r, sizeof r);
+    snprintf(hint, sizeof hint, "give --%s a value in %s (`kida <command> --help` lists every option's range)", o->name, r);
+    FATAL(hint, "%s: bad value for `%s` (got %s, want %s in %s)", origin, o->name, text,
+          o->type == T_INT ? "an integer" : "a number", r);
+}
+
 // Sets one option from text; `origin` names where the text came from, for the error.
 static void set_opt(Config *c, const OptSpec *o, const char *val, const char *origin) {
     char *base = (char *)c + o->off;
@@ -216,7 +240,8 @@ static void set_opt(Config *c, const OptSpec *o, const char *val, const char *or
         long v = strtol(val, &end, 10);
         if (errno || end == val || *end)
             FATAL("give a whole number", "%s: bad value for `%s` (got `%s`, want an integer)", origin, o->name, val);
-        if (v < 0) FATAL("give a number >= 0", "%s: bad value for `%s` (got %ld, want >= 0)", origin, o->name, v);
+        if (v < 0 && !has_range(o)) FATAL("give a number >= 0", "%s: bad value for `%s` (got %ld, want >= 0)", origin, o->name, v);
+        check_range(o, (double)v, val, origin);
         *(long *)base = v;
         break;
     }
@@ -224,6 +249,7 @@ static void set_opt(Config *c, const OptSpec *o, const char *val, const char *or
         double v = strtod(val, &end);
         if (errno || end == val || *end || !isfinite(v))
             FATAL("give a number such as 0.5 or 1e-3", "%s: bad value for `%s` (got `%s`, want a number)", origin, o->name, val);
+        check_range(o, v, val, origin);
         *(double *)base = v;
         break;
     }
@@ -331,7 +357,9 @@ static void print_help(const CmdSpec *cs) {
         snprintf(left, sizeof left, "--%s%s", o->name, arg);
         printf("  %-28s %s", left, o->help);
         if (o->type == T_CHOICE) printf(" [%s]", o->choices);
-        if (o->def[0]) printf(" (default: %s)", o->def);
+        char r[96];
+        if (has_range(o)) printf(" (range %s%s%s)", range_text(o, r, sizeof r), o->def[0] ? ", default: " : "", o->def);
+        else if (o->def[0]) printf(" (default: %s)", o->def);
         printf("\n");
     }
     printf("\nEvery option can also be set in a config file (`key = value`, see configs/) with --config;\n"

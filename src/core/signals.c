@@ -27,3 +27,12 @@ int signals_stop_requested(const Dist *d) {
     if (d->size > 1) MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, d->comm));
     return flag;
 }
+
+int signals_test_nan_at(uint64_t step) {
+    static long at = -1;
+    if (at < 0) {
+        const char *e = getenv("KIDA_TEST_NAN_AT_STEP");
+        at = e ? atol(e) : 0;
+    }
+    return at > 0 && step == (uint64_t)at;
+}

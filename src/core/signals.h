@@ -2,6 +2,8 @@
 // them before a time limit or preemption). The request is agreed on by all ranks at a step end.
 #ifndef KIDA_SIGNALS_H
 #define KIDA_SIGNALS_H
+#include <stdint.h>
+
 #include "mpi/dist.h"
 
 // Exit status of a run that stopped on a signal after writing its checkpoint (EX_TEMPFAIL).
@@ -12,4 +14,7 @@ void signals_install(void);
 int signals_stop_requested(const Dist *d);
 // Test hook: behave as if a signal arrived after this many calls of signals_stop_requested
 // (KIDA_STOP_AFTER_STEPS in the environment; 0 = off).
+// Test hook of the non-finite stop: 1 when step (1-based, of a training phase) is the step
+// KIDA_TEST_NAN_AT_STEP names, whose loss the trainer then takes as NaN (unset or 0 = off).
+int signals_test_nan_at(uint64_t step);
 #endif
