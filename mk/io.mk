@@ -1,6 +1,6 @@
 # io: the file formats (src/io/): .h5ad and 10x .h5 read and write, the HDF5 helpers, kida
 # inspect's summary, gene sets (.gmt), gene coordinates (BED/GTF), gzip line reading; and their tests
-libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h
+libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h src/io/h5vlen.c
 libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c
 libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h
 libkida_io_a_SOURCES += src/io/gzline.h src/io/gzline.c src/io/gmt.h src/io/gmt.c \

@@ -30,6 +30,10 @@ static int64_t annot_int(const GzLines *f, const char *field, const char *s) {
         FATAL("fix the line or regenerate the annotation file",
               "gene annotation '%s' line %zu: field %s is not an integer (got '%.40s')", gzlines_path(f),
               gzlines_lineno(f), field, s);
+    if (v < -GENOME_COORD_MAX || v > GENOME_COORD_MAX)   // checked before any arithmetic on it
+        FATAL("fix the coordinates or regenerate the annotation file",
+              "gene annotation '%s' line %zu: field %s is out of range (got %lld, want |value| <= 2^40)",
+              gzlines_path(f), gzlines_lineno(f), field, v);
     return (int64_t)v;
 }
 
@@ -91,6 +95,7 @@ static void annot_check_range(const GzLines *f, int64_t start, int64_t end, int 
 GeneCoords gene_coords_read(const char *path) {
     int fmt = annot_format(path);
     GzLines *f = gzlines_open(path, fmt == ANNOT_GTF ? "GTF file" : "BED file");
+    log_push_context("reading gene annotation '%s'", path);
     GeneCoords g = {0};
     size_t cap = 0, len;
     char *line, *fl[16];
@@ -142,6 +147,7 @@ GeneCoords gene_coords_read(const char *path) {
         }
     }
     gzlines_close(f);
+    log_pop_context();
     if (g.n == 0)
         FATAL(fmt == ANNOT_GTF ? "give a GTF with feature type \"gene\" lines (column 3)"
                                : "give a BED with one gene per line: chrom start end name [strand]",

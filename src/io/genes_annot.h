@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Largest genome coordinate read (2^40, far beyond any chromosome): larger values are refused,
+// so that start - 1, end + window and the like cannot overflow.
+#define GENOME_COORD_MAX ((int64_t)1 << 40)
+
 typedef struct {
     char *chrom;            // as written in the file ("chr1")
     int64_t start, end;     // 0-based half-open [start, end)

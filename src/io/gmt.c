@@ -42,15 +42,21 @@ GeneSets gmt_read(char *const *paths, size_t n_paths) {
     if (n_paths == 0) FATAL("pass --gmt FILE", "no GMT file given");
     for (size_t p = 0; p < n_paths; p++) {
         GzLines *f = gzlines_open(paths[p], "GMT file");
+        log_push_context("reading GMT file '%s'", paths[p]);
         size_t len, before = gs.n_sets;
         char *line;
         while ((line = gzlines_next(f, &len))) {
             if (str_is_blank(line)) continue;
             size_t need = 1;
             for (const char *c = line; *c; c++) need += *c == '\t';
+            if (need > GMT_MAX_GENES + 2)
+                FATAL("a gene set lists genes of one genome: split the file's sets or remove the line",
+                      "GMT file '%s' line %zu: %zu tab-separated fields (want at most %d genes per set): '%.60s'",
+                      paths[p], gzlines_lineno(f), need, GMT_MAX_GENES, line);
             if (need > max_fields) {
                 max_fields = need;
-                fields = xrealloc(fields, max_fields * sizeof *fields);
+                fields = xrealloc_for(fields, max_fields * sizeof *fields, "GMT file '%s' line %zu: %zu fields", paths[p],
+                                      gzlines_lineno(f), need);
             }
             size_t nf = str_split(line, '\t', fields, max_fields);
             if (nf < 2)
@@ -74,6 +80,7 @@ GeneSets gmt_read(char *const *paths, size_t n_paths) {
             strmap_put(&names, name, (int64_t)gs.n_sets - 1, NULL);
         }
         log_info("gene sets: %zu read from %s", gs.n_sets - before, paths[p]);
+        log_pop_context();
         gzlines_close(f);
     }
     if (n_empty)

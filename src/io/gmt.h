@@ -16,12 +16,17 @@ typedef struct {
     size_t n_sets;
 } GeneSets;
 
+// Most genes a set may list (several times any genome's gene count): longer lines are refused
+// before anything is allocated for them.
+#define GMT_MAX_GENES 1000000
+
 // Reads every set of the n_paths GMT files (each plain or .gz; gzopen reads both) into one
 // collection. Windows line ends and blank lines are accepted; a set with no genes is skipped
 // (counted, one warning); a set name seen before (in any file) keeps its first definition
 // (one warning with the count); a gene repeated within a set is kept once. FATAL when a file
 // cannot be opened or read, when a non-blank line has fewer than 2 tab-separated fields
-// (names file:line), or when no set with genes was read at all.
+// (names file:line), a line of more than GMT_MAX_GENES genes, or when no set with genes was
+// read at all.
 GeneSets gmt_read(char *const *paths, size_t n_paths);
 
 // Frees every string and array of gs and zeroes it.

@@ -38,7 +38,8 @@ char *gzlines_next(GzLines *f, size_t *len) {
                 FATAL("give a text file with lines shorter than 1 GiB", "%s '%s' line %zu: line too long",
                       f->what, f->path, f->lineno + 1);
             f->cap *= 2;
-            f->buf = xrealloc(f->buf, f->cap);
+            f->buf = xrealloc_for(f->buf, f->cap, "%s '%s' line %zu: buffer for a line longer than %zu bytes", f->what,
+                                  f->path, f->lineno + 1, f->cap / 2);
         }
         // gzgets stores at most cap-n-1 bytes and a NUL; a longer line continues in the next call.
         if (!gzgets(f->gz, f->buf + n, (int)(f->cap - n))) {

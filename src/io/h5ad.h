@@ -90,7 +90,8 @@ typedef struct H5adWriter H5adWriter;
 
 // Starts a new .h5ad at path. FATAL (naming --overwrite) if path exists and !overwrite.
 // Everything goes to a temporary file next to path; h5ad_writer_commit makes it appear
-// atomically. On a FATAL mid-write the temporary file may remain, the output path is untouched.
+// atomically. A FATAL mid-write removes the temporary file (core/atomic.h); the output path is
+// untouched.
 H5adWriter *h5ad_writer_create(const char *path, int overwrite);
 // Same, but the new file starts as a copy of source's X, layers, raw, obs, var, obsm, varm and
 // uns, so columns, obsm entries and uns can be added to a query's own file. Writing a key that

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/strmap.h"
 #include "io/h5ad_impl.h"
 #include "io/h5util.h"
 
@@ -88,10 +89,24 @@ static int is_na(const char *s) {
     return !s[0] || !strcmp(s, "nan") || !strcmp(s, "NaN") || !strcmp(s, "NA") || !strcmp(s, "<NA>");
 }
 
-// Reads a category array (strings or numbers) as strings; *n set.
+// Reads a category array (strings or numbers) as strings; *n set. Two categories with one name
+// would silently merge two classes: FATAL (anndata refuses them too).
 static char **read_cats(H5ad *h, hid_t ds, const char *name, size_t *n) {
     *n = h5u_dset_len(ds, h->path, name);
-    return h5u_read_strings(ds, 0, *n, h->path, name);
+    if (*n > INT32_MAX)
+        FATAL(HINT_LAYOUT, "%s: '%s' has %zu categories (want < 2^31)", h->path, name, *n);
+    char **v = h5u_read_strings(ds, 0, *n, h->path, name);
+    StrMap seen = strmap_new(*n);
+    for (size_t k = 0; k < *n; k++) {
+        int64_t first = -1;
+        if (!strmap_put(&seen, v[k], (int64_t)k, &first))
+            FATAL("give every category its own name: merge the two in the file (e.g. with pandas "
+                  "rename_categories / set_categories) and write it again",
+                  "%s: '%s' names category '%s' twice (categories %lld and %zu), which would merge two classes",
+                  h->path, name, v[k], (long long)first, k);
+    }
+    strmap_free(&seen);
+    return v;
 }
 
 // Reads codes [start, start+count) as int32 and checks them against n_cats.
@@ -188,6 +203,7 @@ int32_t *h5ad_obs_labels(H5ad *h, const char *key, size_t start, size_t count, c
         FATAL("a bug in kida: rows asked past the end", "%s: obs rows [%zu, %zu) asked, file has %zu", h->path, start,
               start + count, h->n_obs);
     char *name = joinp("obs", key);
+    log_push_context("%s: reading obs column '%s'", h->path, name);
     int32_t *codes = NULL;
     H5O_type_t t = h5u_obj_type(h->file, name);
     if (t == H5O_TYPE_GROUP) {
@@ -239,16 +255,22 @@ int32_t *h5ad_obs_labels(H5ad *h, const char *key, size_t start, size_t count, c
         hid_t kd = -1;
         char *kname = NULL;
         if (H5Aexists(ds, "categories") > 0) {   // anndata 0.7: reference to obs/__categories/<key>
+            int np = h5u_attr_points(ds, "categories", 1);   // read into one reference below
+            if (np != 1)
+                FATAL(HINT_LAYOUT, "%s: '%s' has a 'categories' attribute of %d elements (want one reference to "
+                      "its categories array)", h->path, name, np);
             hid_t a = H5Aopen(ds, "categories", H5P_DEFAULT);
             hid_t at = a >= 0 ? H5Aget_type(a) : -1;
             hobj_ref_t ref;
-            if (at < 0 || H5Tget_class(at) != H5T_REFERENCE || H5Aread(a, H5T_STD_REF_OBJ, &ref) < 0 ||
-                (kd = H5Rdereference2(ds, H5P_DEFAULT, H5R_OBJECT, &ref)) < 0)
+            if (at < 0 || H5Tget_class(at) != H5T_REFERENCE || H5Tget_size(at) != sizeof ref ||
+                H5Aread(a, H5T_STD_REF_OBJ, &ref) < 0 ||
+                (kd = H5Rdereference2(ds, H5P_DEFAULT, H5R_OBJECT, &ref)) < 0 || H5Iget_type(kd) != H5I_DATASET)
                 FATAL(HINT_LAYOUT, "%s: '%s' has a 'categories' attribute that does not lead to a categories array",
                       h->path, name);
             H5Tclose(at);
             H5Aclose(a);
             kname = joinp("obs/__categories", key);
+            h5u_check_dset_storage(kd, h->path, kname);
         } else if (h5u_dtype_class(ds) == H5T_INTEGER && h5u_obj_type(h->file, uns_cats) == H5O_TYPE_DATASET) {
             kd = h5u_open_dset(h->file, uns_cats, h->path, HINT_LAYOUT);   // anndata 0.6
             kname = xstrdup(uns_cats);
@@ -273,5 +295,6 @@ int32_t *h5ad_obs_labels(H5ad *h, const char *key, size_t start, size_t count, c
     }
     free(name);
     drop_na_cats(codes, count, *cats, n_cats);
+    log_pop_context();
     return codes;
 }

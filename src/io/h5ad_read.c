@@ -187,9 +187,12 @@ static void open_10x(H5ad *h, const char *group, int v2, int use_gene_ids) {
 static void sparse_shape(H5ad *h, hid_t g) {
     int64_t sh[4];
     int n = h5u_attr_i64(g, "shape", sh, 4);
-    if (n < 0) n = h5u_attr_i64(g, "h5sparse_shape", sh, 4);
-    if (n < 0)
+    if (n == -1) n = h5u_attr_i64(g, "h5sparse_shape", sh, 4);
+    if (n == -1)
         FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has no 'shape' attribute (want [n_obs, n_vars])", h->path, h->xname);
+    if (n == -2)
+        FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has a 'shape' attribute of floats that are not whole numbers "
+              "(NaN, infinite, fractional or beyond 2^63; want [n_obs, n_vars])", h->path, h->xname);
     if (n != 2 || sh[0] < 0 || sh[1] < 0)
         FATAL(HINT_LAYOUT, "%s: sparse matrix '%s' has an invalid 'shape' attribute (got %d numbers, want 2 non-negative)",
               h->path, h->xname, n);
@@ -292,12 +295,30 @@ static void check_names_len(H5ad *h, const char *ds_name, size_t want, const cha
               h->xname, want, n, want);
 }
 
+// Rows of CSC and columns of CSR have no stored array with one entry each, unless obs/var names
+// exist (their length is checked with the names). Without names such a dimension may not exceed
+// the file's size in bytes: a tiny file must not make readers allocate 2^31 rows.
+static void check_unbacked_dims(H5ad *h) {
+    hsize_t fsize = 0;
+    H5Fget_filesize(h->file, &fsize);
+    int obs_named = h->obs_names_ds && h5u_obj_type(h->file, h->obs_names_ds) == H5O_TYPE_DATASET;
+    int var_named = h->var_names_ds && h5u_obj_type(h->file, h->var_names_ds) == H5O_TYPE_DATASET;
+    size_t dims[2] = {h->n_obs, h->n_vars};
+    int unbacked[2] = {h->kind == XK_CSC && !obs_named, h->kind == XK_CSR && !var_named};
+    for (int i = 0; i < 2; i++)
+        if (unbacked[i] && dims[i] > (size_t)fsize)
+            FATAL(HINT_LAYOUT, "%s: '%s' declares %zu %s but the file (%llu bytes) stores no %s names for them "
+                  "(want an %s index, or a shape that the file's size can hold)", h->path, h->xname, dims[i],
+                  i ? "columns" : "rows", (unsigned long long)fsize, i ? "var" : "obs", i ? "var" : "obs");
+}
+
 H5ad *h5ad_open(const char *path, const char *layer, int use_gene_ids, const Dist *d) {
     if (layer && !*layer) layer = NULL;
     H5ad *h = xcalloc(1, sizeof *h);
     h->path = xstrdup(path);
     h->d = d;
     h->x = h->data = h->indices = h->indptr = -1;
+    log_push_context("%s: opening the expression matrix", path);
     h->file = h5u_open_read(path, d);
     int has_x = h5u_exists(h->file, "X");
     char *v2 = NULL;
@@ -314,8 +335,10 @@ H5ad *h5ad_open(const char *path, const char *layer, int use_gene_ids, const Dis
     }
     check_names_len(h, h->var_names_ds, h->n_vars, "var", h->kind == XK_10X);
     check_names_len(h, h->obs_names_ds, h->n_obs, "obs", h->kind == XK_10X);
+    check_unbacked_dims(h);
     if (h->n_vars > INT32_MAX)
         FATAL("kida supports up to 2^31-1 genes/features", "%s: matrix has %zu columns", path, h->n_vars);
+    log_pop_context();
     return h;
 }
 
@@ -412,10 +435,12 @@ char **h5ad_var_names(H5ad *h) {
         }
         return v;
     }
+    log_push_context("%s: reading %zu var names from '%s'", h->path, h->n_vars, h->var_names_ds);
     hid_t ds = h5u_open_dset(h->file, h->var_names_ds, h->path, HINT_LAYOUT);
     char **v = h5u_read_strings(ds, 0, h->n_vars, h->path, h->var_names_ds);
     H5Dclose(ds);
     if (h->unique_vars) h5ad_make_unique(v, h->n_vars);
+    log_pop_context();
     return v;
 }
 
@@ -432,9 +457,11 @@ char **h5ad_obs_names(H5ad *h, size_t start, size_t count) {
         }
         return v;
     }
+    log_push_context("%s: reading obs names [%zu, %zu) from '%s'", h->path, start, start + count, h->obs_names_ds);
     hid_t ds = h5u_open_dset(h->file, h->obs_names_ds, h->path, HINT_LAYOUT);
     char **v = h5u_read_strings(ds, start, count, h->path, h->obs_names_ds);
     H5Dclose(ds);
+    log_pop_context();
     return v;
 }
 
@@ -626,11 +653,12 @@ Csr h5ad_read_rows(H5ad *h, size_t start, size_t count) {
     if (start + count > h->n_obs || start + count < start)
         FATAL("a bug in kida: rows asked past the end", "%s: rows [%zu, %zu) asked, matrix has %zu", h->path, start,
               start + count, h->n_obs);
-    switch (h->kind) {
-    case XK_CSC: return read_rows_csc(h, start, count);
-    case XK_DENSE: return read_rows_dense(h, start, count);
-    default: return read_rows_csr(h, start, count);
-    }
+    log_push_context("%s: reading rows [%zu, %zu) of '%s' (%zu x %zu, %s)", h->path, start, start + count, h->xname,
+                     h->n_obs, h->n_vars, h5ad_x_encoding(h));
+    Csr m = h->kind == XK_CSC ? read_rows_csc(h, start, count)
+            : h->kind == XK_DENSE ? read_rows_dense(h, start, count) : read_rows_csr(h, start, count);
+    log_pop_context();
+    return m;
 }
 
 void h5ad_require_counts(const H5ad *h, const Csr *rows) {
@@ -671,7 +699,8 @@ float *h5ad_obsm(H5ad *h, const char *key, size_t start, size_t count, size_t *c
         FATAL("a bug in kida: rows asked past the end", "%s: obsm rows [%zu, %zu) asked, file has %zu", h->path, start,
               start + count, h->n_obs);
     *cols = r == 2 ? dims[1] : 1;
-    float *out = xmalloc((count * *cols > 0 ? count * *cols : 1) * sizeof(float));
+    float *out = xmalloc_for(szmul(szmul(count, *cols), sizeof(float)), "%s: rows [%zu, %zu) of '%s' (%zu columns)", h->path,
+                             start, start + count, name, *cols);
     if (r == 2) h5u_read_rows_2d(ds, H5T_NATIVE_FLOAT, start, count, out, h->path, name);
     else h5u_read_1d(ds, H5T_NATIVE_FLOAT, start, count, out, h->path, name);
     H5Dclose(ds);

@@ -121,8 +121,22 @@ static int index_len(H5adWriter *w, const char *df, size_t *n) {
     return ok;
 }
 
+// Refuses a copy the output's file system (or the file size limit) has no room for: libhdf5 1.10
+// can crash when a write fails in the middle of H5Ocopy.
+static void check_room(H5adWriter *w, hid_t src, const char *source) {
+    hsize_t need = 0;
+    int by_limit = 0;
+    double room = atomic_room(w->path, NULL, &by_limit);
+    if (H5Fget_filesize(src, &need) < 0 || room < 0 || (double)need <= room) return;
+    FATAL(by_limit ? "raise the file size limit (ulimit -f); the output file was not changed"
+                   : "free space on the output's file system or write the output elsewhere; the output file was not changed",
+          "%s: no room to copy %s into it (needs about %.3g MB, %s %.3g MB)", w->path, source, (double)need / 1e6,
+          by_limit ? "the file size limit is" : "the file system has", room / 1e6);
+}
+
 void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const *parts, size_t n) {
     hid_t src = h5u_open_read(source, NULL);
+    check_room(w, src, source);
     hid_t ocpy = H5Pcreate(H5P_OBJECT_COPY);
     H5Pset_copy_object(ocpy, H5O_COPY_EXPAND_REFERENCE_FLAG);
     for (size_t i = 0; i < n; i++) {
@@ -455,7 +469,7 @@ void h5ad_writer_commit(H5adWriter *w) {
 void h5ad_writer_abort(H5adWriter *w) {
     if (!w) return;
     if (w->file >= 0) H5Fclose(w->file);
-    remove(w->tmp);
+    atomic_discard(w->tmp);
     free(w->path);
     free(w->tmp);
     free(w);

@@ -36,6 +36,114 @@ const char *h5u_errmsg(char *buf, size_t n) {
     return buf;
 }
 
+// ---- sizes declared vs sizes stored ------------------------------------------------------
+// A damaged or hostile file can declare a dataset or attribute far larger than what it stores;
+// libhdf5 then returns fill values for terabytes, or allocates what the header says. Every
+// dataset opened through h5u_open_dset and every attribute read here is checked first.
+
+// Bytes of the file holding obj (0 if unknown).
+static hsize_t file_size_of(hid_t obj) {
+    hid_t f = H5Iget_file_id(obj);
+    hsize_t sz = 0;
+    if (f < 0 || H5Fget_filesize(f, &sz) < 0) sz = 0;
+    if (f >= 0) H5Fclose(f);
+    return sz;
+}
+
+// The file and object names of obj, for messages about objects the caller named no path for.
+static void obj_names(hid_t obj, char *file, size_t nf, char *name, size_t nn) {
+    if (H5Fget_name(obj, file, nf) < 0) snprintf(file, nf, "(file)");
+    if (H5Iget_name(obj, name, nn) <= 0) snprintf(name, nn, "?");
+}
+
+// The least number of bytes one element of file type t takes in the file: its size, or for
+// variable-length data the reference to the heap (length, heap address, index: >= 12 bytes).
+static size_t file_elem_min(hid_t t) {
+    if (H5Tget_class(t) == H5T_VLEN || H5Tis_variable_str(t) > 0) return 12;
+    size_t s = H5Tget_size(t);
+    return s ? s : 1;
+}
+
+// Largest size reduction the filter pipeline of dcpl can give (0: unknown filter, no bound).
+static double filter_ratio(hid_t dcpl, size_t elem) {
+    int nf = H5Pget_nfilters(dcpl);
+    double r = 1;
+    for (int i = 0; i < nf; i++) {
+        unsigned flags = 0, conf = 0;
+        size_t ne = 0;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ne, NULL, 0, NULL, &conf);
+        if (id == H5Z_FILTER_DEFLATE) r *= 1100;   // deflate cannot beat 1032:1
+        else if (id == H5Z_FILTER_SHUFFLE || id == H5Z_FILTER_FLETCHER32) r *= 1;
+        else if (id == H5Z_FILTER_NBIT) r *= 8.0 * (double)elem;
+        else return 0;   // scale-offset, szip, plugins (lzf, blosc, zstd...): no bound known
+    }
+    return r;
+}
+
+void h5u_check_dset_storage(hid_t ds, const char *path, const char *name) {
+    hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds), dcpl = H5Dget_create_plist(ds);
+    if (sp < 0 || ft < 0 || dcpl < 0) {
+        char m[256];
+        FATAL(H5U_HINT_DAMAGED, "%s: cannot read the shape or type of dataset '%s': %s", path, name, h5u_errmsg(m, sizeof m));
+    }
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    if (H5Sget_simple_extent_type(sp) == H5S_NULL) np = 0;
+    size_t elem = file_elem_min(ft);
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    int external = H5Pget_external_count(dcpl) > 0;
+    hsize_t stored = H5Dget_storage_size(ds), fsize = file_size_of(ds);
+    double need = (double)(np < 0 ? 0 : np) * (double)elem;
+    if (np < 0)
+        FATAL(H5U_HINT_DAMAGED, "%s: dataset '%s' has an unreadable shape", path, name);
+    if (!external && layout != H5D_VIRTUAL && np > 0) {
+        if (fsize && stored > fsize)
+            FATAL(H5U_HINT_DAMAGED, "%s: dataset '%s' claims %llu bytes of storage in a file of %llu bytes", path, name,
+                  (unsigned long long)stored, (unsigned long long)fsize);
+        double ratio = layout == H5D_CHUNKED ? filter_ratio(dcpl, elem) : 1;
+        if (ratio > 0 && (double)stored * ratio < need)
+            FATAL(H5U_HINT_DAMAGED,
+                  "%s: dataset '%s' declares %lld elements of %zu bytes (%.4g bytes) but the file stores only %llu bytes "
+                  "of it%s (unwritten, truncated or damaged)",
+                  path, name, (long long)np, elem, need, (unsigned long long)stored,
+                  ratio > 1 ? ", more than any compression gives back" : "");
+    }
+    H5Pclose(dcpl);
+    H5Tclose(ft);
+    H5Sclose(sp);
+}
+
+// Checks an attribute's element count (at most max_points) and that the file holds that many
+// elements; returns the count. FATAL naming file, object and attribute otherwise.
+static hssize_t attr_checked_points(hid_t a, hid_t ft, hid_t sp, const char *attr, hssize_t max_points) {
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    if (H5Sget_simple_extent_type(sp) == H5S_NULL) np = 0;
+    hsize_t stored = H5Aget_storage_size(a), fsize = file_size_of(a);
+    double need = (double)(np < 0 ? 0 : np) * (double)file_elem_min(ft);
+    const char *why = np < 0 ? "its shape cannot be read"
+                      : np > max_points ? "it has more elements than this attribute can have"
+                      : (double)stored < need ? "it declares more elements than the file stores"
+                      : fsize && stored > fsize ? "it claims more bytes than the file has" : NULL;
+    if (why) {
+        char file[1024], obj[512];
+        obj_names(a, file, sizeof file, obj, sizeof obj);
+        FATAL(H5U_HINT_DAMAGED, "%s: attribute '%s' of '%s' is damaged: %s (got %lld elements, %llu bytes stored, want at "
+              "most %lld elements)", file, attr, obj, why, (long long)np, (unsigned long long)stored, (long long)max_points);
+    }
+    return np;
+}
+
+int h5u_attr_points(hid_t obj, const char *attr, hssize_t max_points) {
+    if (H5Aexists(obj, attr) <= 0) return -1;
+    hid_t a = H5Aopen(obj, attr, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+    hssize_t np = ft >= 0 && sp >= 0 ? attr_checked_points(a, ft, sp, attr, max_points) : -1;
+    if (ft >= 0) H5Tclose(ft);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return (int)np;
+}
+
 hid_t h5u_open_read(const char *path, const Dist *d) {
     h5u_init();
     struct stat st;
@@ -144,6 +252,7 @@ hid_t h5u_open_dset(hid_t loc, const char *name, const char *path, const char *h
         char m[256];
         FATAL(hint, "%s: cannot open dataset '%s': %s", path, name, h5u_errmsg(m, sizeof m));
     }
+    h5u_check_dset_storage(ds, path, name);
     return ds;
 }
 
@@ -299,6 +408,7 @@ char **h5u_read_strings(hid_t dset, size_t start, size_t count, const char *path
         H5Tset_cset(mt, H5Tget_cset(ft));
         if (H5Tis_variable_str(ft) > 0) {
             H5Tset_size(mt, H5T_VARIABLE);
+            h5u_vlen_precheck(dset, start, count, path, name);
             char **tmp = xcalloc(count, sizeof(char *));
             h5u_read_1d(dset, mt, start, count, tmp, path, name);
             for (size_t i = 0; i < count; i++) {
@@ -354,8 +464,7 @@ static char **attr_strs(hid_t obj, const char *attr, size_t *n) {
     hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
     char **out = NULL;
     if (ft >= 0 && sp >= 0 && H5Tget_class(ft) == H5T_STRING) {
-        hssize_t cnt = H5Sget_simple_extent_npoints(sp);
-        if (H5Sget_simple_extent_type(sp) == H5S_NULL) cnt = 0;
+        hssize_t cnt = attr_checked_points(a, ft, sp, attr, H5U_MAX_ATTR_POINTS);
         if (cnt > 0) {
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_cset(mt, H5Tget_cset(ft));
@@ -416,15 +525,18 @@ int h5u_attr_i64(hid_t obj, const char *attr, int64_t *out, int max) {
     int r = -1;
     H5T_class_t c = ft >= 0 ? H5Tget_class(ft) : H5T_NO_CLASS;
     if ((c == H5T_INTEGER || c == H5T_FLOAT) && sp >= 0) {
-        hssize_t cnt = H5Sget_simple_extent_npoints(sp);
+        hssize_t cnt = attr_checked_points(a, ft, sp, attr, H5U_MAX_ATTR_POINTS);
         if (cnt >= 0 && cnt <= max) {
             if (c == H5T_INTEGER) {
                 if (cnt == 0 || H5Aread(a, H5T_NATIVE_INT64, out) >= 0) r = (int)cnt;
             } else {
                 double tmp[16];
                 if (cnt <= 16 && (cnt == 0 || H5Aread(a, H5T_NATIVE_DOUBLE, tmp) >= 0)) {
-                    for (hssize_t i = 0; i < cnt; i++) out[i] = (int64_t)tmp[i];
                     r = (int)cnt;
+                    // only whole numbers that an int64 holds convert (NaN, 1e30 or 2.5 do not)
+                    for (hssize_t i = 0; i < cnt; i++)
+                        if (tmp[i] == floor(tmp[i]) && tmp[i] >= -9.2e18 && tmp[i] <= 9.2e18) out[i] = (int64_t)tmp[i];
+                        else r = -2;
                 }
             }
         }

@@ -31,9 +31,20 @@ int h5u_exists(hid_t loc, const char *name);
 char **h5u_group_names(hid_t loc, const char *name, size_t *n);
 // Object type at loc/name: H5O_TYPE_GROUP, H5O_TYPE_DATASET, or H5O_TYPE_UNKNOWN if absent.
 H5O_type_t h5u_obj_type(hid_t loc, const char *name);
-// Open a group / dataset or FATAL naming file, object and hint.
+// Open a group / dataset or FATAL naming file, object and hint. A dataset is checked with
+// h5u_check_dset_storage before it is returned.
 hid_t h5u_open_group(hid_t loc, const char *name, const char *path, const char *hint);
 hid_t h5u_open_dset(hid_t loc, const char *name, const char *path, const char *hint);
+// FATAL (naming path and name) unless the file really stores the dataset's declared elements:
+// at least elements x element size bytes (variable-length: the heap references), or for a
+// compressed dataset no more than deflate could give back, and no more than the file's size.
+// So a small file cannot make a reader scan or allocate terabytes of fill values.
+void h5u_check_dset_storage(hid_t ds, const char *path, const char *name);
+// Most elements an attribute read by these helpers may have (names of columns, a shape).
+#define H5U_MAX_ATTR_POINTS ((hssize_t)1 << 20)
+// Element count of attribute attr of obj after checking it against max_points and the bytes
+// the file stores for it; -1 when absent. FATAL (naming file, object, attribute) when damaged.
+int h5u_attr_points(hid_t obj, const char *attr, hssize_t max_points);
 
 // Dataset rank and dims (up to 8); returns rank. FATAL on HDF5 failure.
 int h5u_dset_dims(hid_t dset, hsize_t *dims, const char *path, const char *name);
@@ -54,9 +65,14 @@ void h5u_read_1d(hid_t dset, hid_t memtype, size_t start, size_t count, void *ou
 // Reads rows [row0, row0+nrows) of a 2-D dataset (all columns), converted to memtype.
 void h5u_read_rows_2d(hid_t dset, hid_t memtype, size_t row0, size_t nrows, void *out,
                       const char *path, const char *name);
+// FATAL (naming path and name) when a variable-length string of elements [start, start+count)
+// of a contiguous dataset points outside the file or to a damaged heap collection (src/io/
+// h5vlen.c); checked before libhdf5 follows the references. Other datasets: no check.
+void h5u_vlen_precheck(hid_t ds, size_t start, size_t count, const char *path, const char *name);
 // Elements [start, start+count) of a 1-D dataset as new strings: fixed or variable length
 // strings (ASCII or UTF-8; fixed-length padding stripped), or numbers/bools formatted as text
 // (integers as "%lld", floats as "%.17g" with NaN as "nan", bools as "True"/"False").
+// Variable-length strings are checked with h5u_vlen_precheck first.
 char **h5u_read_strings(hid_t dset, size_t start, size_t count, const char *path,
                         const char *name);
 
@@ -66,8 +82,9 @@ char *h5u_attr_string(hid_t obj, const char *attr);
 // All elements of a string-array attribute as new strings (*n set); NULL with *n = 0 if absent,
 // empty or not strings.
 char **h5u_attr_strings(hid_t obj, const char *attr, size_t *n);
-// Up to max integer elements of attribute attr into out; returns the element count, or -1 if the
-// attribute is absent or not numeric.
+// Up to max integer elements of attribute attr into out; returns the element count, -1 if the
+// attribute is absent or not numeric, -2 if it holds floats that are not whole numbers an int64
+// holds (NaN, 1e30, 2.5: never converted).
 int h5u_attr_i64(hid_t obj, const char *attr, int64_t *out, int max);
 
 // Writing helpers (serial files). Attributes are written the way h5py writes Python str:

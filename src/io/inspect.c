@@ -204,6 +204,7 @@ static void print_group(hid_t file, const char *group, FILE *out) {
 }
 
 void inspect_print(const char *path, const char *layer, FILE *out) {
+    log_push_context("%s: kida inspect", path);
     H5ad *h = h5ad_open(path, layer, 0, NULL);
     fprintf(out, "file:       %s\n", path);
     if (h->kind == XK_10X)
@@ -247,4 +248,5 @@ void inspect_print(const char *path, const char *layer, FILE *out) {
     print_names("obs names: ", on, k, h->n_obs, out);
     strv_free(on, k);
     h5ad_close(h);
+    log_pop_context();
 }
