@@ -10,6 +10,7 @@
 #include "train/fit.h"
 #include "train/infer.h"
 #include "train/output.h"
+#include "train/preflight.h"
 
 static size_t local_batch(const Config *c, const Dist *d) {
     return ((size_t)c->batch_size + (size_t)d->size - 1) / (size_t)d->size;
@@ -140,6 +141,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
         size_t unk = output_write(&o, d);
         log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
                  c->unknown_threshold);
+        preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);
         save_model(&f, c->model_out, &T, have_student ? &S : NULL);
         fit_finish(&f);
     }

@@ -11,6 +11,7 @@
 #include "train/infer.h"
 #include "train/modelfile.h"
 #include "train/output.h"
+#include "train/preflight.h"
 
 int cmd_predict(const Config *c, const Dist *d) {
     if (!c->model || !*c->model) FATAL("give a model saved by kida train/annotate with --model MODEL.h5", "kida predict needs --model");
@@ -35,6 +36,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     size_t unk = output_write(&o, d);
     log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
              c->unknown_threshold);
+    preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);
     predictions_free(&p);
     model_free(&m);
     dataset_free(&q);

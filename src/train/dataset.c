@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/strmap.h"
 #include "io/h5ad.h"
 #include "prep/genematch.h"
 #include "prep/genescore.h"
@@ -52,6 +53,26 @@ static void check_labels(const Labels *l, const char *path, const char *key) {
     snprintf(hint, sizeof hint, "choose a column with cell types via --label-key (see `kida inspect %s`)", path);
     if (l->n_labelled == 0) FATAL(hint, "%s: obs[\"%s\"] has no labelled cell (all NA)", path, key);
     if (l->K < 2) FATAL(hint, "%s: obs[\"%s\"] has a single class (\"%s\"); annotation needs at least 2", path, key, l->classes[0]);
+    for (size_t k = 0; k < l->K; k++)
+        if (!strcmp(l->classes[k], "unknown"))
+            FATAL("kida labels unsure cells `unknown`, so a class may not have that name: mark those cells as missing "
+                  "(NaN) or rename the class (e.g. adata.obs[key].cat.rename_categories({'unknown': 'unlabelled'})); the "
+                  "kida_label column of a kida output has it, use another column or drop its `unknown` cells",
+                  "%s: obs[\"%s\"] has a class named `unknown`, a name kida reserves for unsure cells", path, key);
+}
+
+// Two reference genes with one name would be two model genes that a query gene cannot tell apart.
+static void check_unique_genes(char *const *names, size_t n, const char *path) {
+    StrMap seen = strmap_new(n);
+    for (size_t j = 0; j < n; j++) {
+        int64_t first = -1;
+        if (!strmap_put(&seen, names[j], (int64_t)j, &first))
+            FATAL("make the gene names unique first (adata.var_names_make_unique(), as scanpy suggests) and write the "
+                  "file again",
+                  "%s: var name '%s' is used by genes %lld and %zu (gene names of a reference must be unique)", path,
+                  names[j], (long long)first, j);
+    }
+    strmap_free(&seen);
 }
 
 static void warn_small_classes(const Labels *l, size_t n_total, const char *path, const char *key) {
@@ -152,6 +173,7 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
         size_t nf;
         Csr m = read_part(s, f, ds->start, ds->count, c, d, &fv, &nf);
         if (f == 0) {
+            check_unique_genes(fv, nf, s->path[0]);
             part[0] = m;
             var = fv;
             n_vars = nf;

@@ -1,7 +1,6 @@
 // fit: see fit.h.
 #include "train/fit.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,10 @@
 #include "core/signals.h"
 #include "io/gmt.h"
 #include "kernels/gpu.h"
+#include "train/ckptdir.h"
+#include "train/fingerprint.h"
 #include "train/infer.h"
+#include "train/preflight.h"
 
 void fit_check_output(const char *path, int overwrite, const char *option) {
     if (!path || !*path) return;
@@ -31,6 +33,7 @@ void fit_check_output(const char *path, int overwrite, const char *option) {
             FATAL("create the folder first", "%s: folder %s of %s does not exist", path, dir, option);
     }
     free(dir);
+    preflight_writable(path, option);
 }
 
 // The GMT list: comma-separated; a relative name that is not a file is looked up in kida's data.
@@ -65,6 +68,13 @@ static void check_options(const Config *c) {
     if (c->unknown_threshold < 0 || c->unknown_threshold > 1)
         FATAL("use a value in [0, 1]", "--unknown-threshold %g out of range", c->unknown_threshold);
     if (c->n_pathways == 0) FATAL("use at least one pathway", "--n-pathways must be >= 1");
+    if (c->epochs == 0 && c->cmd == CMD_ANNOTATE)
+        FATAL("give --epochs 1 or more: an untrained teacher labels every cell `unknown`", "--epochs 0 trains no teacher");
+    if (c->epochs == 0)
+        log_warn("--epochs 0: the model saved is untrained (its predictions are noise); use it only to time the setup");
+    if (c->cmd == CMD_ANNOTATE && !strcmp(c->mode, "kida") && c->alpha == 0 && c->beta == 0)
+        FATAL("give --alpha or --beta above 0, or use --mode ki for the teacher alone",
+              "--alpha 0 and --beta 0: the student would learn nothing");
 }
 
 // Stratified hold-out: in each class, the round(f * n) cells with the smallest seeded hash.
@@ -101,6 +111,24 @@ static void split_holdout(Fit *f) {
     free(k);
 }
 
+// The outputs and the network checked before any work: room on disk and in memory.
+static void preflight_before_training(const Fit *f, const Config *c, const Dist *d) {
+    int annotate = c->cmd == CMD_ANNOTATE, models = annotate && !strcmp(c->mode, "kida") ? 2 : 1;
+    preflight_network(&f->spec.mc, ((size_t)c->batch_size + (size_t)d->size - 1) / (size_t)d->size, models, d);
+    double query = 0;   // the annotated output is a copy of the query files plus the results
+    char *list = annotate ? xstrdup(c->query) : xstrdup(""), *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        struct stat st;
+        if (stat(t, &st) == 0) query += (double)st.st_size;
+    }
+    free(list);
+    PlannedOutput o[3] = {{c->out, "--out", query},
+                          {c->model_out, "--model-out", preflight_model_bytes(&f->spec.mc, models, 0)},
+                          {f->ckpt_path, "the checkpoint", preflight_model_bytes(&f->spec.mc, models, 1)}};
+    if (!annotate) o[0].path = NULL;
+    preflight_space(o, 3);
+}
+
 static char *default_ckpt_dir(const Config *c, const char *main_out) {
     if (c->checkpoint_dir && *c->checkpoint_dir) return xstrdup(c->checkpoint_dir);
     size_t n = strlen(main_out) + 8;
@@ -118,8 +146,8 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     f->gpu = gpu_choose_device(c->device, c->precision, d);  // collective; a bad --device fails before any work
     if (!c->reference || !*c->reference) FATAL("give the labelled reference with --reference FILE.h5ad", "no reference given");
     char *dir = default_ckpt_dir(c, main_out);
-    if (d->rank == 0 && mkdir(dir, 0777) != 0 && errno != EEXIST)
-        FATAL("give a writable --checkpoint-dir", "cannot create checkpoint folder %s: %s", dir, strerror(errno));
+    if (d->rank == 0) ckptdir_open(dir, c->checkpoint_dir && *c->checkpoint_dir ? "--checkpoint-dir" : "<out>.ckpt");
+    dist_barrier(d);
     size_t n = strlen(dir) + 32;
     f->ckpt_path = xmalloc(n);
     snprintf(f->ckpt_path, n, "%s/checkpoint.h5", dir);
@@ -151,6 +179,8 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     f->spec.classes = xmalloc(f->lab.K * sizeof(char *));
     for (size_t k = 0; k < f->lab.K; k++) f->spec.classes[k] = xstrdup(f->lab.classes[k]);
     f->spec.config_text = config_to_text(c);
+    f->spec.fingerprint = fingerprint_make(c);
+    preflight_before_training(f, c, d);
     f->map = pathmap_build(P, f->spec.prep.G, f->spec.pw.path_ptr, f->spec.pw.member_gene);
     split_holdout(f);
     log_info("network: %zu pathway tokens + cls, %zu memberships, width %zu, %zu layers x %zu heads, %zu classes; "
@@ -165,6 +195,7 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
                    old.mc.K == f->spec.mc.K && old.mc.C == f->spec.mc.C && old.mc.L == f->spec.mc.L &&
                    old.mc.NH == f->spec.mc.NH;
         for (size_t g = 0; same && g < old.prep.G; g++) same = !strcmp(old.prep.gene_names[g], f->spec.prep.gene_names[g]);
+        fingerprint_check(f->ckpt_path, old.fingerprint, f->spec.fingerprint);
         modelspec_free(&old);
         if (!same)
             FATAL("resume with the same data and model options, or start afresh without --resume",
@@ -240,7 +271,37 @@ static int on_step(void *ctx, size_t epoch, size_t next_batch, int stop) {
 
 void fit_checkpoint(Fit *f, const Model *teacher, const Model *student) {
     if (f->d->rank == 0) modelfile_write(f->ckpt_path, &f->spec, teacher, student, &f->st);
+    f->n_ckpt++;
     dist_barrier(f->d);
+}
+
+static int params_finite(const Model *m) {
+    for (size_t i = 0; m && i < m->n_params; i++)
+        if (!isfinite(m->params[i])) return 0;
+    return 1;
+}
+
+// The epoch stopped at a batch whose loss or gradient norm was not finite (not applied). Leaves a
+// checkpoint from before it (the last one written, or one of the current, finite state) and stops.
+static _Noreturn void stop_nonfinite(Fit *f, const TrainOptions *o, const EpochStats *es, size_t epoch, size_t batch,
+                                     uint64_t step, const Model *m, const Model *teacher, const Model *student) {
+    int saved = f->n_ckpt > 0 || f->resumed;
+    if (!saved && params_finite(m) && params_finite(m == teacher ? student : teacher)) {
+        f->st.epoch = epoch;
+        f->st.batch = batch;
+        f->st.step = step;
+        record_partial(f, es);
+        fit_checkpoint(f, teacher, student);
+        saved = 1;
+    }
+    char hint[512];
+    snprintf(hint, sizeof hint,
+             "lower --lr (now %g), or set --clip-grad (e.g. 1), then %s; check the inputs for extreme values", f->c->lr,
+             saved ? "continue with --resume (lr and clip-grad may change on resume)" : "start afresh");
+    FATAL(hint, "%s: the %s became %g at epoch %zu, batch %zu (after %llu steps); no update was made with it. %s%s",
+          o->name, es->nonfinite == 1 ? "loss" : "gradient norm", es->bad, epoch + 1, batch + 1, (unsigned long long)step,
+          saved ? "The state from before it is in " : "No checkpoint could be written (the parameters are not finite)",
+          saved ? f->ckpt_path : "");
 }
 
 // Hold-out accuracy of the model (teacher) over the held-out cells of all ranks.
@@ -313,6 +374,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
         }
         HookCtx h = {f, m, o.gpu, teacher, student, &es, &step, 0};
         size_t next = train_epoch(m, f->d, td, &o, epoch, batch, &step, &es, on_step, &h);
+        if (es.nonfinite) stop_nonfinite(f, &o, &es, epoch, next, step, m, teacher, student);
         if (h.stopped || next < nb) {
             log_info("%s: stopped by signal at epoch %zu, batch %zu; checkpoint %s written. Continue with --resume.", o.name,
                      epoch + 1, next, f->ckpt_path);
@@ -366,15 +428,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
 }
 
 void fit_finish(Fit *f) {
-    if (f->d->rank == 0 && path_exists(f->ckpt_path)) {
-        unlink(f->ckpt_path);
-        char *dir = xstrdup(f->ckpt_path), *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = 0;
-            rmdir(dir);  // only when empty
-        }
-        free(dir);
-    }
+    if (f->d->rank == 0) ckptdir_finish(f->ckpt_path);
     dist_barrier(f->d);
 }
 

@@ -28,6 +28,7 @@ typedef struct {
     TrainState st;       // progress (resumed or fresh)
     int resumed;
     int gpu;             // GPU_NONE / GPU_FP32 / GPU_TF32 (kernels/gpu.h), from --device/--precision
+    size_t n_ckpt;       // checkpoints this run wrote
 } Fit;
 
 // Checks options and output paths, loads the reference, fits preprocessing, chooses pathways,
@@ -39,6 +40,7 @@ void fit_check_output(const char *path, int overwrite, const char *option);
 // Trains `m` (teacher: phase PHASE_TEACHER; student: PHASE_STUDENT) from f->st onwards, writing
 // checkpoints; `other` is the model kept alongside in checkpoints (the teacher while training the
 // student). Returns 0 when the phase completed, KIDA_EXIT_RESUMABLE when stopped by a signal.
+// A loss or gradient that is not finite is FATAL, with a checkpoint from before it on disk.
 int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const TrainData *td, size_t epochs);
 // The trainer options of the config for a phase.
 TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const Model *m);

@@ -60,6 +60,7 @@ void modelfile_write(const char *path, const ModelSpec *s, const Model *teacher,
     h5u_set_attr_string(f, "kida_version", PACKAGE_VERSION, path);
     char *cfg[1] = {s->config_text ? s->config_text : ""};
     h5u_close(h5u_write_strings(f, "config", cfg, 1, path), path);
+    if (s->fingerprint) h5u_close(h5u_write_strings(f, "fingerprint", &s->fingerprint, 1, path), path);
 
     hid_t g = H5Gcreate2(f, "dims", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int64_t dv[9];
@@ -150,6 +151,13 @@ void modelfile_read_spec(const char *path, ModelSpec *s) {
     s->config_text = cfg[0];
     free(cfg);
     h5u_close(ds, path);
+    if (h5u_exists(f, "fingerprint")) {
+        ds = h5u_open_dset(f, "fingerprint", path, "the model file is damaged");
+        char **fp = h5u_read_strings(ds, 0, 1, path, "fingerprint");
+        s->fingerprint = fp[0];
+        free(fp);
+        h5u_close(ds, path);
+    }
     hid_t g = h5u_open_group(f, "dims", path, "the model file is damaged");
     int64_t dv[9], drop = 0;
     for (int i = 0; i < 9; i++)
@@ -193,6 +201,10 @@ void modelfile_read_spec(const char *path, ModelSpec *s) {
     s->classes = h5u_read_strings(ds, 0, K, path, "classes");
     h5u_close(ds, path);
     h5u_close(f, path);
+    for (size_t k = 0; k < K; k++)
+        if (!strcmp(s->classes[k], "unknown"))
+            FATAL("retrain the model from a reference whose labels do not use the name `unknown` (kida gives it to "
+                  "unsure cells)", "%s: class %zu of the model is named `unknown`, which kida reserves", path, k);
 }
 
 int modelfile_has(const char *path, const char *which) {
@@ -271,6 +283,7 @@ void modelspec_free(ModelSpec *s) {
     pathways_free(&s->pw);
     strv_free(s->classes, s->K);
     free(s->config_text);
+    free(s->fingerprint);
     memset(s, 0, sizeof *s);
 }
 

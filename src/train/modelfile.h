@@ -25,6 +25,7 @@ typedef struct {
     size_t K;
     char **classes;     // (K)
     char *config_text;  // resolved options
+    char *fingerprint;  // the run's fingerprint (train/fingerprint.h); NULL when the file has none
 } ModelSpec;
 
 // Training progress (checkpoints only).
@@ -43,7 +44,8 @@ typedef struct {
 // state and the Adam moments of the model being trained. Atomic: temp file + rename.
 void modelfile_write(const char *path, const ModelSpec *s, const Model *teacher, const Model *student,
                      const TrainState *st);
-// Reads the spec; FATAL when the file is not a kida model or is of another format version.
+// Reads the spec; FATAL when the file is not a kida model or is of another format version, or
+// when its classes include the reserved label `unknown`.
 void modelfile_read_spec(const char *path, ModelSpec *s);
 // 1 if the file holds weights for `which` ("teacher" or "student").
 int modelfile_has(const char *path, const char *which);

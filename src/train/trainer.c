@@ -83,6 +83,15 @@ static void student_loss(const Model *m, const float *logits, const float *embed
     free(q); free(E); free(Q);
 }
 
+// A loss (what 1) or gradient norm (what 2) that is not finite (the same on every rank): the
+// batch is not applied, its step not counted.
+static void stop_nonfinite(EpochStats *st, int what, double v, uint64_t *step, Csr *b) {
+    st->nonfinite = what;
+    st->bad = v;
+    if (step) *step -= 1;
+    csr_free(b);
+}
+
 size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOptions *o, size_t epoch,
                    size_t first_batch, uint64_t *step, EpochStats *st, TrainHook hook, void *ctx) {
     size_t nb = train_n_batches(td->n_ids, o->batch), K = m->cfg.K, C = m->cfg.C;
@@ -142,19 +151,23 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
             loss[2] = part[1];
             loss[0] = o->alpha * part[0] + o->beta * part[1];
         }
+        if (signals_test_nan_at(*step + 1)) loss[0] = NAN;
+        if (!isfinite(loss[0])) { stop_nonfinite(st, 1, loss[0], NULL, &b); break; }   // before any update
         const float *de = o->loss == LOSS_STUDENT ? demb : NULL;
         *step += 1;
         float lr = lr_at(o->schedule, o->adam.lr, *step, o->warmup, total_steps);
         if (gpu) {
             if (c) model_cuda_backward(gpu, dlogits, de);
             model_cuda_allreduce_grads(gpu, d);
-            if (o->adam.clip_norm > 0) model_cuda_grad_clip(gpu, o->adam.clip_norm);
+            double gnorm = model_cuda_grad_clip(gpu, o->adam.clip_norm);
+            if (!isfinite(gnorm)) { stop_nonfinite(st, 2, gnorm, step, &b); break; }
             model_cuda_adam_step(gpu, &o->adam, lr, *step);
             if (o->debug_sync) model_cuda_download_params(gpu, m);
         } else {
             if (c) model_backward(m, dlogits, de);
             dist_allreduce_sum_f32(d, m->grads, m->n_params);
-            if (o->adam.clip_norm > 0) grad_clip(m->grads, m->n_params, o->adam.clip_norm);
+            double gnorm = grad_clip(m->grads, m->n_params, o->adam.clip_norm);
+            if (!isfinite(gnorm)) { stop_nonfinite(st, 2, gnorm, step, &b); break; }
             adam_step(m->params, m->grads, m->adam_m, m->adam_v, m->n_params, &o->adam, lr, *step, o->decay_mask);
         }
         if (o->debug_sync) train_check_sync(m, d, o->name);

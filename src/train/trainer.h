@@ -48,6 +48,8 @@ typedef struct {
 typedef struct {
     double loss, kd, ada;   // sums over the epoch's steps of the global batch losses
     size_t steps, cells;
+    int nonfinite;          // 1 (loss) or 2 (gradient norm): the epoch stopped at a batch whose value
+    double bad;             // `bad` was not finite, before the update (parameters still the last good ones)
 } EpochStats;
 
 // Called after every optimiser step with the index of the next batch; returns 1 to stop the epoch
@@ -59,7 +61,8 @@ size_t train_n_batches(size_t n_ids, size_t batch);
 uint8_t *train_decay_mask(const Model *m);
 // Runs batches [first_batch, n_batches) of `epoch`; *step counts optimiser steps of this phase
 // (the Adam step and the dropout stream). Returns the next batch index: n_batches when the epoch
-// is complete, less when the hook stopped it.
+// is complete, less when the hook stopped it or a loss or gradient norm was not finite
+// (st->nonfinite set; that batch was not applied and is not counted).
 size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOptions *o, size_t epoch,
                    size_t first_batch, uint64_t *step, EpochStats *st, TrainHook hook, void *ctx);
 // Appends one JSON object (text without braces) as a line to path; rank 0 only, errors warned.
