@@ -1,6 +1,7 @@
 // h5fix: see h5fix.h. Any HDF5 failure here is a test setup error (exit 99).
 #include "tests/io/h5fix.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,5 +214,106 @@ void fx_valid_file(const char *path) {
     H5Gclose(c);
     H5Gclose(o);
     H5Gclose(fx_dataframe(f, "var", var, FIX_COLS, NULL, 0));
+    fx_close(f);
+}
+
+// raw/X of fx_rich_file: the fixture with one extra column of 1s
+double FIX_RAW[FIX_ROWS * (FIX_COLS + 1)];
+
+void fx_rich_file(const char *path) {
+    hid_t f = fx_create(path);
+    fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
+    hid_t l = fx_group(f, "layers", "dict", "0.1.0");
+    fx_sparse(l, "csc64", FIX_M, FIX_ROWS, FIX_COLS, FX_CSC, H5T_IEEE_F64LE, H5T_STD_I32LE, H5T_STD_I32LE, 0, 0);
+    fx_sparse(l, "csc_rev", FIX_M, FIX_ROWS, FIX_COLS, FX_CSC, H5T_STD_I16LE, H5T_STD_I64LE, H5T_STD_I64LE, 0, 1);
+    fx_sparse(l, "old_i64", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_STD_I64LE, H5T_STD_I64LE, H5T_STD_I32LE, 1, 0);
+    fx_sparse(l, "csr_rev_i32", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_STD_I32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 1);
+    fx_sparse(l, "old_csc_u16", FIX_M, FIX_ROWS, FIX_COLS, FX_CSC, H5T_STD_U16LE, H5T_STD_U32LE, H5T_STD_U64LE, 1, 0);
+    fx_dense(l, "dense_i32", FIX_M, FIX_ROWS, FIX_COLS, H5T_STD_I32LE);
+    fx_dense(l, "dense_f64", FIX_M, FIX_ROWS, FIX_COLS, H5T_IEEE_F64LE);
+    fx_dense(l, "dense_i64", FIX_M, FIX_ROWS, FIX_COLS, H5T_STD_I64LE);
+    H5Gclose(l);
+    hid_t raw = fx_group(f, "raw", NULL, NULL);
+    for (size_t r = 0; r < FIX_ROWS; r++)
+        for (size_t j = 0; j <= FIX_COLS; j++) FIX_RAW[r * (FIX_COLS + 1) + j] = j < FIX_COLS ? FIX_M[r * FIX_COLS + j] : 1;
+    fx_sparse(raw, "X", FIX_RAW, FIX_ROWS, FIX_COLS + 1, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
+    static const char *rv[] = {"r0", "r1", "r2", "r3", "r4", "extra"};
+    H5Gclose(fx_dataframe(raw, "var", rv, 6, NULL, 0));
+    H5Gclose(raw);
+
+    static const char *obs[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
+    static const char *cols[] = {"cat_new", "cat_old", "cat_06", "str", "flag", "num", "fl", "nullable", "cat_nan",
+                                 "fixed"};
+    hid_t o = fx_dataframe(f, "obs", obs, FIX_ROWS, cols, sizeof cols / sizeof *cols);
+    // new categorical
+    hid_t c = fx_group(o, "cat_new", "categorical", "0.2.0");
+    long long cn[] = {0, 1, -1, 2, 0, 1, 2};
+    static const char *abc[] = {"A", "B", "C"};
+    fx_i64(c, "codes", cn, 7, H5T_STD_I8LE);
+    fx_strings(c, "categories", abc, 3, 0);
+    H5Gclose(c);
+    // anndata 0.7: codes + reference to obs/__categories/cat_old (fixed-length ASCII)
+    hid_t cg = fx_group(o, "__categories", NULL, NULL);
+    static const char *xy[] = {"x", "yy"};
+    fx_strings(cg, "cat_old", xy, 2, 1);
+    H5Gclose(cg);
+    long long co[] = {1, 1, 0, -1, 0, 1, 0};
+    fx_i64(o, "cat_old", co, 7, H5T_STD_I8LE);
+    hobj_ref_t ref;
+    if (H5Rcreate(&ref, f, "obs/__categories/cat_old", H5R_OBJECT, -1) < 0) exit(99);
+    hid_t ds = H5Dopen2(o, "cat_old", H5P_DEFAULT), sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(ds, "categories", H5T_STD_REF_OBJ, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, H5T_STD_REF_OBJ, &ref) < 0) exit(99);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    // anndata 0.6: integer codes + uns/<key>_categories
+    long long c6[] = {2, 2, 1, 0, 0, 1, 2};
+    fx_i64(o, "cat_06", c6, 7, H5T_STD_I32LE);
+    hid_t u = fx_group(f, "uns", "dict", "0.1.0");
+    static const char *pqr[] = {"p", "q", "r"};
+    fx_strings(u, "cat_06_categories", pqr, 3, 0);
+    H5Gclose(u);
+    // plain columns
+    static const char *str[] = {"b", "a", "", "nan", "b", "c", "NA"};
+    fx_strings(o, "str", str, 7, 0);
+    int flag[] = {1, 0, 1, 1, 0, 0, 1};
+    fx_bool(o, "flag", flag, 7);
+    long long num[] = {10, 2, 3, 10, 2, 1, 3};
+    fx_i64(o, "num", num, 7, H5T_STD_I64LE);
+    double fl[] = {0.5, NAN, 1.5, 0.5, 0.5, NAN, 1.5};
+    fx_f64(o, "fl", fl, 7, H5T_IEEE_F32LE);
+    hid_t nu = fx_group(o, "nullable", "nullable-integer", "0.1.0");
+    long long nv[] = {5, 6, 5, 0, 7, 7, 6};
+    int nm[] = {0, 0, 0, 1, 0, 1, 0};
+    fx_i64(nu, "values", nv, 7, H5T_STD_I32LE);
+    fx_bool(nu, "mask", nm, 7);
+    H5Gclose(nu);
+    hid_t cnan = fx_group(o, "cat_nan", "categorical", "0.2.0");
+    long long cc[] = {0, 1, 0, 1, 2, 2, 0};
+    static const char *knan[] = {"T", "nan", "U"};
+    fx_i64(cnan, "codes", cc, 7, H5T_STD_I16LE);
+    fx_strings(cnan, "categories", knan, 3, 0);
+    H5Gclose(cnan);
+    static const char *fixed[] = {"k", "kk", "k", "kkk", "k", "kk", "k"};
+    fx_strings(o, "fixed", fixed, 7, 1);
+    H5Gclose(o);
+    static const char *var[] = {"g0", "g1", "g2", "g3", "g4"};
+    hid_t v = fx_group(f, "var", "dataframe", "0.2.0");
+    hid_t t = H5Tcopy(H5T_C_S1);   // _index attribute as fixed-length ASCII, names fixed-length
+    H5Tset_size(t, 6);
+    sp = H5Screate(H5S_SCALAR);
+    a = H5Acreate2(v, "_index", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, t, "_index") < 0) exit(99);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    fx_strings(v, "_index", var, 5, 1);
+    H5Gclose(v);
+    hid_t om = fx_group(f, "obsm", "dict", "0.1.0");
+    double emb[FIX_ROWS * 3];
+    for (size_t i = 0; i < FIX_ROWS * 3; i++) emb[i] = 0.25 * (double)i - 1;
+    fx_dense(om, "X_emb", emb, FIX_ROWS, 3, H5T_IEEE_F64LE);
+    H5Gclose(om);
     fx_close(f);
 }

@@ -35,4 +35,11 @@ hid_t fx_dataframe(hid_t loc, const char *name, const char *const *names, size_t
                    size_t n_cols);
 // The complete valid fixture file: X = FIX_M as CSR float32, obs c0..c6, var g0..g4, cell_type.
 void fx_valid_file(const char *path);
+// The fixture in every encoding: X (CSR), layers in CSC/CSR/dense of many dtypes (old-style
+// h5sparse too), raw/X with one more column, obs columns in every label encoding (categorical
+// new and 0.7/0.6 style, strings, bool, integers, floats, nullable), var names fixed-length,
+// obsm/X_emb. tests/io/test_h5ad.c checks what is read from it.
+void fx_rich_file(const char *path);
+// raw/X of fx_rich_file (FIX_M with a column of 1s), filled by fx_rich_file.
+extern double FIX_RAW[FIX_ROWS * (FIX_COLS + 1)];
 #endif

@@ -9,9 +9,11 @@
 //                                (NA every 7th), kida_conf = (i % 10) / 10, obsm X_kida (n x 2) =
 //                                (i, -i), uns kida/classes
 //   --die-mid PATH               overwrite PATH, then fail mid-write (a FATAL, exit 1)
+//   --crash-mid PATH             write PATH, then crash mid-write (SIGSEGV, as libhdf5 can)
 // Exit 0 pass, 1 fail, 99 setup error.
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,13 +355,18 @@ int main(int argc, char **argv) {
         float bad[NO + 1] = {0};
         h5ad_write_obs_f32(w, "too_long", bad, NO + 1);   // FATAL: length differs from X
         h5ad_writer_commit(w);
+    } else if (argc >= 3 && !strcmp(argv[1], "--crash-mid")) {
+        H5adWriter *w = h5ad_writer_create(argv[2], 1);
+        write_standard(w, 0);
+        raise(SIGSEGV);
+        h5ad_writer_commit(w);
     } else if (argc == 1) {
         in_process(&d);
         printf("test_h5ad_write: %d passed, %d failed\n", n_pass, n_fail);
         rc = n_fail ? 1 : 0;
     } else {
         fprintf(stderr, "usage: test_h5ad_write [--write|--write-dense PATH [--overwrite] | --copy SRC PATH | --annotate SRC PATH | "
-                        "--die-mid PATH]\n");
+                        "--die-mid PATH | --crash-mid PATH]\n");
         rc = 99;
     }
     dist_finalize(&d);

@@ -1,0 +1,65 @@
+// fuzz_main: the libFuzzer entry point for one target (chosen at build time with
+// -DKIDA_FUZZ_TARGET=\"name\"). Each input is written to a file in /dev/shm (the parsers read
+// files) and read by the target; a FATAL (a refused input: the expected outcome) jumps back here
+// instead of ending the process, and every HDF5 object left open is closed. A crash, a sanitizer
+// report, a timeout or an out-of-memory report is a finding.
+#include <hdf5.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "io/h5util.h"
+#include "tests/fuzz/targets.h"
+
+static jmp_buf g_back;
+static void back_from_fatal(void) { longjmp(g_back, 1); }
+
+// Closes every HDF5 object still open (a FATAL leaves the ones it was using): objects, then files.
+static void close_all_hdf5(void) {
+    unsigned types[2] = {H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR, H5F_OBJ_FILE};
+    for (int k = 0; k < 2; k++) {
+        ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, types[k]);
+        if (n <= 0) continue;
+        hid_t *ids = malloc((size_t)n * sizeof *ids);
+        n = H5Fget_obj_ids(H5F_OBJ_ALL, types[k], (size_t)n, ids);
+        for (ssize_t i = 0; i < n; i++) {
+            switch (H5Iget_type(ids[i])) {
+            case H5I_FILE: H5Fclose(ids[i]); break;
+            case H5I_ATTR: H5Aclose(ids[i]); break;
+            case H5I_DATATYPE: H5Tclose(ids[i]); break;
+            default: H5Oclose(ids[i]); break;
+            }
+        }
+        free(ids);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    h5u_init();
+    log_set_quiet(1);
+    log_set_fatal_silent(1);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static const FuzzTarget *t = NULL;
+    static char path[256];
+    if (!t) {
+        t = fuzz_target(KIDA_FUZZ_TARGET);
+        if (!t) abort();
+        snprintf(path, sizeof path, "/dev/shm/kida-fuzz-%s-%ld%s", t->name, (long)getpid(), t->ext);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
+    log_at_fatal(back_from_fatal);
+    if (setjmp(g_back) == 0) t->run(path);
+    close_all_hdf5();
+    H5Eclear2(H5E_DEFAULT);
+    unlink(path);
+    return 0;
+}
