@@ -51,7 +51,7 @@ int genescore_parse_peak_name(const char *name, PeakCoord *p) {
     e--;
     if (!digits_back(name, &e, &start) || e == name || !is_sep(e[-1])) return 0;
     e--;
-    if (e == name || end <= start) return 0;   // empty chromosome or empty interval
+    if (e == name || end <= start || end > GENOME_COORD_MAX) return 0;   // empty chromosome or interval, or beyond 2^40
     p->chrom = xmalloc((size_t)(e - name) + 1);
     memcpy(p->chrom, name, (size_t)(e - name));
     p->chrom[e - name] = '\0';
@@ -81,9 +81,9 @@ static int64_t bed_int(const GzLines *f, const char *field, const char *s) {
     errno = 0;
     char *end = NULL;
     long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < 0)
+    if (!*s || *end || errno || v < 0 || v > GENOME_COORD_MAX)
         FATAL("peak BED lines are chrom<TAB>start<TAB>end[<TAB>name...], 0-based start, integer coordinates",
-              "peak BED '%s' line %zu: field %s is not a non-negative integer (got '%.40s')", gzlines_path(f),
+              "peak BED '%s' line %zu: field %s is not an integer in [0, 2^40] (got '%.40s')", gzlines_path(f),
               gzlines_lineno(f), field, s);
     return (int64_t)v;
 }
