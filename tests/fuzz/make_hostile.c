@@ -10,14 +10,7 @@
 #include "tests/io/h5fix.h"
 
 static char dir[2048];
-static const char *P(const char *name) {
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static const char *OBS[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
-static const char *VAR[] = {"g0", "g1", "g2", "g3", "g4"};
+static const char *P(const char *name) { return fx_in(dir, name); }
 
 static void must(int ok, const char *what) {
     if (!ok) {
@@ -160,7 +153,7 @@ int main(int argc, char **argv) {
     f = fx_create(P("categories_64_refs.h5ad"));
     fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
     static const char *cols[] = {"cell_type"};
-    hid_t o = fx_dataframe(f, "obs", OBS, FIX_ROWS, cols, 1);
+    hid_t o = fx_dataframe(f, "obs", FIX_OBS_NAMES, FIX_ROWS, cols, 1);
     hid_t cg = fx_group(o, "__categories", NULL, NULL);
     static const char *ab[] = {"A", "B"};
     fx_strings(cg, "cell_type", ab, 2, 0);
@@ -178,22 +171,13 @@ int main(int argc, char **argv) {
     H5Sclose(sp);
     H5Dclose(ds);
     H5Gclose(o);
-    H5Gclose(fx_dataframe(f, "var", VAR, FIX_COLS, NULL, 0));
+    H5Gclose(fx_dataframe(f, "var", FIX_VAR_NAMES, FIX_COLS, NULL, 0));
     fx_close(f);
 
     // a categorical whose categories name one class twice (merged silently)
-    f = fx_create(P("duplicate_categories.h5ad"));
-    fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
-    o = fx_dataframe(f, "obs", OBS, FIX_ROWS, cols, 1);
-    hid_t c = fx_group(o, "cell_type", "categorical", "0.2.0");
     static const char *dup[] = {"T cell", "B cell", "T cell"};
     static const long long dc[FIX_ROWS] = {0, 1, 2, 0, 2, 1, 0};
-    fx_i64(c, "codes", dc, FIX_ROWS, H5T_STD_I8LE);
-    fx_strings(c, "categories", dup, 3, 0);
-    H5Gclose(c);
-    H5Gclose(o);
-    H5Gclose(fx_dataframe(f, "var", VAR, FIX_COLS, NULL, 0));
-    fx_close(f);
+    fx_labelled_file(P("duplicate_categories.h5ad"), dc, dup, 3);
 
     // damaged heap references of variable-length strings (obs names)
     damaged_heap_ref("heap_string_length.h5ad", 0);

@@ -8,14 +8,9 @@
 
 #include "tests/io/h5fix.h"
 
-static char buf[4096];
-static const char *in(const char *dir, const char *name) {
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static const char *OBS[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
-static const char *VAR[] = {"g0", "g1", "g2", "g3", "g4"};
+static const char *in(const char *dir, const char *name) { return fx_in(dir, name); }
+#define OBS FIX_OBS_NAMES
+#define VAR FIX_VAR_NAMES
 
 // A file with X in the given sparse (csc, old-style) or dense form and names only.
 static void with_x(const char *path, int dense, int csc, int old_style) {

@@ -199,22 +199,33 @@ hid_t fx_dataframe(hid_t loc, const char *name, const char *const *names, size_t
     return g;
 }
 
-void fx_valid_file(const char *path) {
-    static const char *obs[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
-    static const char *var[] = {"g0", "g1", "g2", "g3", "g4"};
+const char *const FIX_OBS_NAMES[FIX_ROWS] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
+const char *const FIX_VAR_NAMES[FIX_COLS] = {"g0", "g1", "g2", "g3", "g4"};
+
+const char *fx_in(const char *dir, const char *name) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+void fx_labelled_file(const char *path, const long long *codes, const char *const *cats, size_t n_cats) {
     static const char *cols[] = {"cell_type"};
-    static const char *cats[] = {"A", "B"};
     hid_t f = fx_create(path);
     fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
-    hid_t o = fx_dataframe(f, "obs", obs, FIX_ROWS, cols, 1);
+    hid_t o = fx_dataframe(f, "obs", FIX_OBS_NAMES, FIX_ROWS, cols, 1);
     hid_t c = fx_group(o, "cell_type", "categorical", "0.2.0");
-    long long codes[FIX_ROWS] = {0, 1, 1, 0, -1, 0, 1};
     fx_i64(c, "codes", codes, FIX_ROWS, H5T_STD_I8LE);
-    fx_strings(c, "categories", cats, 2, 0);
+    fx_strings(c, "categories", cats, n_cats, 0);
     H5Gclose(c);
     H5Gclose(o);
-    H5Gclose(fx_dataframe(f, "var", var, FIX_COLS, NULL, 0));
+    H5Gclose(fx_dataframe(f, "var", FIX_VAR_NAMES, FIX_COLS, NULL, 0));
     fx_close(f);
+}
+
+void fx_valid_file(const char *path) {
+    static const long long codes[FIX_ROWS] = {0, 1, 1, 0, -1, 0, 1};
+    static const char *cats[] = {"A", "B"};
+    fx_labelled_file(path, codes, cats, 2);
 }
 
 // raw/X of fx_rich_file: the fixture with one extra column of 1s

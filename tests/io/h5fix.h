@@ -33,7 +33,15 @@ void fx_bool(hid_t loc, const char *name, const int *v, size_t n);
 // A dataframe group (obs/var) with index dataset "_index" of names and column-order cols.
 hid_t fx_dataframe(hid_t loc, const char *name, const char *const *names, size_t n, const char *const *cols,
                    size_t n_cols);
-// The complete valid fixture file: X = FIX_M as CSR float32, obs c0..c6, var g0..g4, cell_type.
+// The fixture's obs names c0..c6 and var names g0..g4.
+extern const char *const FIX_OBS_NAMES[FIX_ROWS];
+extern const char *const FIX_VAR_NAMES[FIX_COLS];
+// "dir/name" in a static buffer (valid until the next call).
+const char *fx_in(const char *dir, const char *name);
+// X = FIX_M as CSR float32, obs c0..c6 with a categorical cell_type of the given FIX_ROWS codes
+// and n_cats categories (any codes: malformed files too), var g0..g4.
+void fx_labelled_file(const char *path, const long long *codes, const char *const *cats, size_t n_cats);
+// The complete valid fixture file: fx_labelled_file with categories A, B and one NA.
 void fx_valid_file(const char *path);
 // The fixture in every encoding: X (CSR), layers in CSC/CSR/dense of many dtypes (old-style
 // h5sparse too), raw/X with one more column, obs columns in every label encoding (categorical

@@ -11,15 +11,9 @@
 #include "tests/io/h5fix.h"
 
 static char dir[2048];
-
-static const char *P(const char *name) {
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-static const char *OBS[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6"};
-static const char *VAR[] = {"g0", "g1", "g2", "g3", "g4"};
+static const char *P(const char *name) { return fx_in(dir, name); }
+#define OBS FIX_OBS_NAMES
+#define VAR FIX_VAR_NAMES
 
 // A file with obs/var and a caller-built X: returns the open file for X to be added.
 static hid_t with_frames(const char *name, size_t n_obs, size_t n_var) {
@@ -150,18 +144,9 @@ int main(int argc, char **argv) {
     fx_close(f);
 
     // categorical codes beyond its categories
-    f = fx_create(P("bad_codes.h5ad"));
-    fx_sparse(f, "X", FIX_M, FIX_ROWS, FIX_COLS, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
-    static const char *cols[] = {"cell_type"}, *cats[] = {"A", "B"};
-    hid_t o = fx_dataframe(f, "obs", OBS, 7, cols, 1);
-    hid_t c = fx_group(o, "cell_type", "categorical", "0.2.0");
-    long long codes[] = {0, 1, 5, 0, 1, 0, 1};
-    fx_i64(c, "codes", codes, 7, H5T_STD_I8LE);
-    fx_strings(c, "categories", cats, 2, 0);
-    H5Gclose(c);
-    H5Gclose(o);
-    H5Gclose(fx_dataframe(f, "var", VAR, 5, NULL, 0));
-    fx_close(f);
+    static const char *cats[] = {"A", "B"};
+    static const long long codes[] = {0, 1, 5, 0, 1, 0, 1};
+    fx_labelled_file(P("bad_codes.h5ad"), codes, cats, 2);
 
     // 10x file without its shape dataset
     f = fx_create(P("tenx_no_shape.h5"));
