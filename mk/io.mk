@@ -21,6 +21,9 @@ TESTS += tests/io/bad_inputs_io.sh
 EXTRA_DIST += tests/io/bad_inputs_io.sh
 TESTS += tests/io/io_mpi.sh
 EXTRA_DIST += tests/io/io_mpi.sh
+# an out-of-memory error names the file and field (uses the fuzz suite's replayer, mk/fuzz.mk)
+TESTS += tests/io/oom_named.sh
+EXTRA_DIST += tests/io/oom_named.sh
 # the gene set and gene coordinate readers' unit tests use the prep tests' helpers
 check_PROGRAMS += tests/io/test_gmt
 tests_io_test_gmt_SOURCES = tests/io/test_gmt.c

@@ -96,7 +96,9 @@ static _Noreturn void out_of_memory(size_t n, const char *what) {
     if (n == (size_t)-1)
         FATAL("the file's sizes (or the options) are too large to be real; check the file and the options",
               "%s%ssize overflow: the memory asked for does not fit in %zu bits", what, sep, 8 * sizeof(size_t));
-    FATAL(*what ? "the size comes from the input or the options named: check them; " HINT_OOM : HINT_OOM,
+    FATAL(*what ? "check the file or option named: a damaged or unsuitable input can ask for more memory than a real "
+                  "one needs; if it is right, use more ranks or a machine with more memory"
+                : HINT_OOM,
           "%s%sout of memory (got NULL, want %zu bytes = %.3g GiB)", what, sep, n, (double)n / 1073741824.0);
 }
 
