@@ -30,9 +30,11 @@ int signals_stop_requested(const Dist *d) {
 
 int signals_test_nan_at(uint64_t step) {
     static long at = -1;
+    static int what = 1;
     if (at < 0) {
         const char *e = getenv("KIDA_TEST_NAN_AT_STEP");
         at = e ? atol(e) : 0;
+        what = e && strstr(e, ":grad") ? 2 : 1;
     }
-    return at > 0 && step == (uint64_t)at;
+    return at > 0 && step == (uint64_t)at ? what : 0;
 }

@@ -14,7 +14,8 @@ void signals_install(void);
 int signals_stop_requested(const Dist *d);
 // Test hook: behave as if a signal arrived after this many calls of signals_stop_requested
 // (KIDA_STOP_AFTER_STEPS in the environment; 0 = off).
-// Test hook of the non-finite stop: 1 when step (1-based, of a training phase) is the step
-// KIDA_TEST_NAN_AT_STEP names, whose loss the trainer then takes as NaN (unset or 0 = off).
+// Test hook of the non-finite stop: for the step (1-based, of a training phase) that
+// KIDA_TEST_NAN_AT_STEP names, 1 ("N": the trainer takes its loss as NaN) or 2 ("N:grad": a NaN
+// goes into its gradient); 0 for other steps and when unset.
 int signals_test_nan_at(uint64_t step);
 #endif

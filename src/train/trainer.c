@@ -151,7 +151,9 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
             loss[2] = part[1];
             loss[0] = o->alpha * part[0] + o->beta * part[1];
         }
-        if (signals_test_nan_at(*step + 1)) loss[0] = NAN;
+        int poison = signals_test_nan_at(*step + 1);
+        if (poison == 1) loss[0] = NAN;
+        if (poison == 2 && c) dlogits[0] = NAN;
         if (!isfinite(loss[0])) { stop_nonfinite(st, 1, loss[0], NULL, &b); break; }   // before any update
         const float *de = o->loss == LOSS_STUDENT ? demb : NULL;
         *step += 1;
