@@ -471,6 +471,7 @@ static char **attr_strs(hid_t obj, const char *attr, size_t *n) {
             out = xcalloc((size_t)cnt, sizeof(char *));
             if (H5Tis_variable_str(ft) > 0) {
                 H5Tset_size(mt, H5T_VARIABLE);
+                h5u_vlen_attr_precheck(obj, attr, (size_t)cnt);
                 char **tmp = xcalloc((size_t)cnt, sizeof(char *));
                 if (H5Aread(a, mt, tmp) >= 0) {
                     for (hssize_t i = 0; i < cnt; i++) {

@@ -69,6 +69,9 @@ void h5u_read_rows_2d(hid_t dset, hid_t memtype, size_t row0, size_t nrows, void
 // of a contiguous dataset points outside the file or to a damaged heap collection (src/io/
 // h5vlen.c); checked before libhdf5 follows the references. Other datasets: no check.
 void h5u_vlen_precheck(hid_t ds, size_t start, size_t count, const char *path, const char *name);
+// The same for the npoints strings of attribute attr of obj, found in obj's object header when it
+// is a version-1 header (h5py's default); other headers: no check. FATAL names file and attribute.
+void h5u_vlen_attr_precheck(hid_t obj, const char *attr, size_t npoints);
 // Elements [start, start+count) of a 1-D dataset as new strings: fixed or variable length
 // strings (ASCII or UTF-8; fixed-length padding stripped), or numbers/bools formatted as text
 // (integers as "%lld", floats as "%.17g" with NaN as "nan", bools as "True"/"False").

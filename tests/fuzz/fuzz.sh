@@ -5,7 +5,8 @@
 # corpus that starts from the seeds (tests/fuzz/seed/<target>, the h5ad files make_seeds writes)
 # and the regression corpus (tests/fuzz/regress/<target>). It keeps going after a finding; every
 # crash, sanitizer report, hang (> 10 s) or out-of-memory (> 2 GiB) is saved in
-# fuzzing/findings/<target>/ and listed. One line per target: executions, corpus size, findings.
+# fuzzing/findings/<target>/ and listed with the first frame of its stack (in libhdf5 or in
+# kida). One line per target: executions, corpus size, findings.
 # Environment: FUZZ_CC (clang), FUZZ_TIME, FUZZ_TARGETS (default "gmt gtf bed config h5ad"),
 # HDF5_CFLAGS, HDF5_LIBS, TOP_SRCDIR, TOP_BUILDDIR. Exit 0 no finding, 1 findings, 99 setup error.
 set -u
@@ -64,7 +65,15 @@ for t in $TARGETS; do
     echo "fuzz $t: ${execs:-0} executions in ${TIME} s, corpus ${corp:-?} inputs, $nfind finding(s) (log: $log)"
     if [ "$nfind" -gt 0 ]; then
         status=1
-        find "$F/findings/$t" -type f | sed 's/^/    /'
+        # where each finding happens: the first frame outside the sanitizers, libc and libFuzzer
+        for f in $(find "$F/findings/$t" -type f | sort); do
+            frame=$(ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \
+                timeout 60 "$exe" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 "$f" 2>&1 |
+                grep -E '^ +#[0-9]+ 0x' | grep -vE 'sanitizer|__asan|__ubsan|libc\.so|fuzzer::|LLVMFuzzer|malloc|calloc|realloc|libFuzzer|_start' |
+                head -n 1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ (in )?//')
+            case "$frame" in *libhdf5*) where=libhdf5 ;; "") where="no stack (rerun it)" ;; *) where=kida ;; esac
+            echo "    $(basename "$f"): $where: $(echo "$frame" | cut -c1-120)"
+        done
     fi
 done
 exit $status

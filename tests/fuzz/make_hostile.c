@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/io/h5fix.h"
 
@@ -87,6 +88,22 @@ static void damaged_heap_ref(const char *name, int field) {
         must(fseek(fp, at + 4, SEEK_SET) == 0 && fwrite(far, 1, 8, fp) == 8, "address");
     }
     must(fclose(fp) == 0, name);
+}
+
+// The valid fixture with the heap object that holds the string attribute value "csr_matrix" (X's
+// encoding-type) claiming 2^40 bytes: libhdf5 reads such an attribute unchecked.
+static void damaged_attr_heap(const char *name) {
+    fx_valid_file(P(name));
+    FILE *fp = fopen(P(name), "r+b");
+    must(fp != NULL, name);
+    static unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    long hit = -1;
+    for (size_t i = 16; i + 10 <= n; i++)
+        if (!memcmp(buf + i, "csr_matrix", 10) && buf[i - 16] != 0) hit = (long)i;   // a heap object's data
+    must(hit > 0, "the heap object of \"csr_matrix\"");
+    unsigned char huge[8] = {0, 0, 0, 0, 0, 1, 0, 0};   // 2^40
+    must(fseek(fp, hit - 8, SEEK_SET) == 0 && fwrite(huge, 1, 8, fp) == 8 && fclose(fp) == 0, "object size");
 }
 
 int main(int argc, char **argv) {
@@ -182,5 +199,6 @@ int main(int argc, char **argv) {
     // damaged heap references of variable-length strings (obs names)
     damaged_heap_ref("heap_string_length.h5ad", 0);
     damaged_heap_ref("heap_string_address.h5ad", 1);
+    damaged_attr_heap("heap_attribute_object.h5ad");
     return 0;
 }
