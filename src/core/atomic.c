@@ -54,6 +54,34 @@ void atomic_commit(const char *tmp, const char *final_path) {
     free(dir);
 }
 
+#define MAX_GUARDS 8
+static char *g_guard[MAX_GUARDS];
+
+static void remove_guarded(void) {
+    for (int i = 0; i < MAX_GUARDS; i++)
+        if (g_guard[i]) {
+            remove(g_guard[i]);
+            fprintf(stderr, "removed the unfinished temporary %s\n", g_guard[i]);
+        }
+}
+
+void atomic_tmp_guard(const char *tmp) {
+    for (int i = 0; i < MAX_GUARDS; i++)
+        if (!g_guard[i]) {
+            g_guard[i] = xstrdup(tmp);
+            log_set_fatal_hook(remove_guarded);
+            return;
+        }
+}
+
+void atomic_tmp_unguard(const char *tmp) {
+    for (int i = 0; i < MAX_GUARDS; i++)
+        if (g_guard[i] && !strcmp(g_guard[i], tmp)) {
+            free(g_guard[i]);
+            g_guard[i] = NULL;
+        }
+}
+
 int path_exists(const char *path) {
     struct stat st;
     return lstat(path, &st) == 0;

@@ -7,6 +7,9 @@
 #include <time.h>
 
 static int g_rank = 0, g_size = 1, g_quiet = 0;
+static void (*g_fatal_hook)(void);
+
+void log_set_fatal_hook(void (*fn)(void)) { g_fatal_hook = fn; }
 
 void log_set_rank(int rank, int size) { g_rank = rank; g_size = size; }
 int log_rank(void) { return g_rank; }
@@ -44,6 +47,9 @@ void fatal_at(const char *file, int line, const char *hint, const char *fmt, ...
     fputc('\n', stderr);
     if (hint && *hint) fprintf(stderr, "HINT: %s\n", hint);
     fflush(stderr);
+    void (*hook)(void) = g_fatal_hook;
+    g_fatal_hook = NULL;   // a fatal error inside the hook does not run it again
+    if (hook) hook();
     int up = 0, down = 0;
     MPI_Initialized(&up);
     if (up) MPI_Finalized(&down);

@@ -19,6 +19,9 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatal_at(const char *file, int line, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define FATAL(hint, ...) fatal_at(__FILE__, __LINE__, (hint), __VA_ARGS__)
+// fn runs once on a fatal error, after the message and before the abort (core/atomic.c removes
+// unfinished temporary files with it).
+void log_set_fatal_hook(void (*fn)(void));
 
 // Checked allocation: size 0 returns a valid pointer; failure is fatal with the size asked.
 void *xmalloc(size_t n);
