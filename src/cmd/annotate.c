@@ -5,6 +5,7 @@
 
 #include "cmd/commands.h"
 #include "core/log.h"
+#include "core/runstats.h"
 #include "core/signals.h"
 #include "train/anchors.h"
 #include "train/fit.h"
@@ -27,7 +28,10 @@ static int run_teacher(Fit *f, Model *T) {
     TrainData td = {.x = &f->ref.x, .n_total = f->ref.n_total, .ids = f->train_ids, .n_ids = f->n_train, .labels = f->lab.y};
     double t0 = wall_time();
     int rc = fit_train_phase(f, T, NULL, PHASE_TEACHER, &td, (size_t)c->epochs);
-    if (rc == 0) log_info("teacher trained in %.1f s", wall_time() - t0);
+    if (rc == 0) {
+        phase_add("teacher training", wall_time() - t0, 0);
+        log_info("teacher trained in %.1f s", wall_time() - t0);
+    }
     return rc;
 }
 
@@ -100,13 +104,16 @@ int cmd_annotate(const Config *c, const Dist *d) {
     Dataset q;
     double t0 = wall_time();
     dataset_load_query(&q, &f.spec.prep, c, d);  // checked before any training
+    phase_add("query read + preprocess", wall_time() - t0, q.count);
     log_info("query %s: %zu cells (%.1f s)", c->query, q.n_total, wall_time() - t0);
 
     Model T, S;
     int have_student = 0, rc = run_teacher(&f, &T);
     Predictions tq = {0}, sq = {0};
     if (rc == 0) {
+        t0 = wall_time();
         tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
+        phase_add("teacher inference", wall_time() - t0, q.count);
         size_t n_anchor = 0;
         int64_t *anchors = pick_anchors(c, d, &q, &tq, f.spec.K, &n_anchor);
         free(f.st.anchors);
@@ -126,9 +133,16 @@ int cmd_annotate(const Config *c, const Dist *d) {
                 t0 = wall_time();
                 size_t epochs = student_epochs(c, n_anchor);
                 rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
-                if (rc == 0) log_info("student trained in %.1f s", wall_time() - t0);
+                if (rc == 0) {
+                    phase_add("student training", wall_time() - t0, 0);
+                    log_info("student trained in %.1f s", wall_time() - t0);
+                }
             }
-            if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
+            if (rc == 0) {
+                t0 = wall_time();
+                sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
+                phase_add("student inference", wall_time() - t0, q.count);
+            }
         }
     }
     if (rc == 0) {
@@ -137,7 +151,9 @@ int cmd_annotate(const Config *c, const Dist *d) {
                         .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
                         .hist = f.st.hist, .n_hist = f.st.n_hist};
+        t0 = wall_time();
         size_t unk = output_write(&o, d);
+        phase_add("write", wall_time() - t0, q.count);
         log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
                  c->unknown_threshold);
         save_model(&f, c->model_out, &T, have_student ? &S : NULL);
