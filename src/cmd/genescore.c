@@ -66,6 +66,7 @@ int cmd_genescore(const Config *c, const Dist *d) {
     fit_check_output(c->out, c->overwrite, "--out");
     GeneScoreOptions o = genescore_options_from_config(c);
     double t0 = wall_time();
+    PhaseClock p0 = phase_clock();
 
     const char *layer = c->layer && *c->layer ? c->layer : NULL;
     H5ad *h = h5ad_open(counts, layer, 0, d);
@@ -84,10 +85,10 @@ int cmd_genescore(const Config *c, const Dist *d) {
     int tenx = !strcmp(h5ad_x_encoding(h), "10x");
     h5ad_close(h);
     size_t nnz = dist_sum_size(d, csr_nnz(&g));
-    phase_add("read + convert", wall_time() - t0, count);
-    double t1 = wall_time();
+    phase_since("read + convert", p0, count);
+    PhaseClock p1 = phase_clock();
     write_output(&g, &s, counts, tenx, bed, c, d);
-    phase_add("write", wall_time() - t1, count);
+    phase_since("write", p1, count);
     log_info("wrote %s: %zu cells x %zu genes, %zu nonzeros (%.1f%%), %.2f s", c->out, n_total, s.n_genes, nnz,
              n_total && s.n_genes ? 100.0 * (double)nnz / ((double)n_total * (double)s.n_genes) : 0.0, wall_time() - t0);
     strv_free(var, n_vars);

@@ -33,24 +33,25 @@ int cmd_predict(const Config *c, const Dist *d) {
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
     Predictions p = predictions_alloc(q.count, &spec.mc);
-    double t_read = 0, t_infer = 0;
+    PhaseClock read = {0, 0}, infer = {0, 0};   // sums over the blocks
     for (size_t lo = 0; lo < q.count; lo += DATASET_BLOCK) {
         size_t n = q.count - lo < DATASET_BLOCK ? q.count - lo : DATASET_BLOCK;
-        double t0 = wall_time();
+        PhaseClock t0 = phase_clock();
         Csr x = dataset_query_rows(&q, &spec.prep, q.start + lo, n, 1);
-        double t1 = wall_time();
+        PhaseClock t1 = phase_clock();
         infer_into(&p, lo, &spec.mc, &map, spec.prep.zero, m.params, &x, 64, gpu);
-        t_infer += wall_time() - t1;
-        t_read += t1 - t0;
+        PhaseClock t2 = phase_clock();
+        read.wall += t1.wall - t0.wall, read.cpu += t1.cpu - t0.cpu;
+        infer.wall += t2.wall - t1.wall, infer.cpu += t2.cpu - t1.cpu;
         csr_free(&x);
     }
-    phase_add("read + preprocess", t_read, q.count);
-    phase_add("inference", t_infer, q.count);
-    double t0 = wall_time();
+    phase_add("read + preprocess", read.wall, read.cpu, q.count);
+    phase_add("inference", infer.wall, infer.cpu, q.count);
+    PhaseClock t0 = phase_clock();
     OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
     size_t unk = output_write(&o, d);
-    phase_add("write", wall_time() - t0, q.count);
+    phase_since("write", t0, q.count);
     log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
              c->unknown_threshold);
     predictions_free(&p);

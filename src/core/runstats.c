@@ -4,22 +4,36 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "core/log.h"
 
 static struct {
     char name[48];
-    double seconds;
+    double wall, cpu;
     size_t cells;
 } g_phase[RUNSTATS_MAX];
 static int g_n;
 
-void phase_add(const char *name, double seconds, size_t cells) {
+PhaseClock phase_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    PhaseClock t = {wall_time(), (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec};
+    return t;
+}
+
+void phase_add(const char *name, double wall, double cpu, size_t cells) {
     if (g_n == RUNSTATS_MAX) return;
     snprintf(g_phase[g_n].name, sizeof g_phase[g_n].name, "%s", name);
-    g_phase[g_n].seconds = seconds;
+    g_phase[g_n].wall = wall;
+    g_phase[g_n].cpu = cpu;
     g_phase[g_n].cells = cells;
     g_n++;
+}
+
+void phase_since(const char *name, PhaseClock t0, size_t cells) {
+    PhaseClock t = phase_clock();
+    phase_add(name, t.wall - t0.wall, t.cpu - t0.cpu, cells);
 }
 
 double peak_rss_mib(void) {
@@ -47,17 +61,22 @@ void run_summary(const Dist *d) {
         MPI_CHECK(MPI_Allreduce(&n, &hi, 1, MPI_INT, MPI_MAX, d->comm));
     }
     if (lo == hi && n > 0) {
-        double sec[RUNSTATS_MAX];
+        double sec[2 * RUNSTATS_MAX];   // wall, then CPU
         int64_t cells[RUNSTATS_MAX];
-        for (int i = 0; i < n; i++) sec[i] = g_phase[i].seconds, cells[i] = (int64_t)g_phase[i].cells;
-        dist_allreduce_max_f64(d, sec, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            sec[i] = g_phase[i].wall;
+            sec[n + i] = g_phase[i].cpu;
+            cells[i] = (int64_t)g_phase[i].cells;
+        }
+        dist_allreduce_max_f64(d, sec, 2 * (size_t)n);
         dist_allreduce_sum_i64(d, cells, (size_t)n);
-        char line[RUNSTATS_MAX * 96] = "summary:", part[128], rate[32];
+        char line[RUNSTATS_MAX * 128] = "summary:", part[160], rate[32];
         for (int i = 0; i < n; i++) {
             if (cells[i] && sec[i] > 0) {
                 grouped((double)cells[i] / sec[i], rate, sizeof rate);
-                snprintf(part, sizeof part, "%s %.47s %.2f s (%.31s cells/s)", i ? " |" : "", g_phase[i].name, sec[i], rate);
-            } else snprintf(part, sizeof part, "%s %.47s %.2f s", i ? " |" : "", g_phase[i].name, sec[i]);
+                snprintf(part, sizeof part, "%s %.47s %.2f s (%.31s cells/s, CPU %.2f s)", i ? " |" : "", g_phase[i].name,
+                         sec[i], rate, sec[n + i]);
+            } else snprintf(part, sizeof part, "%s %.47s %.2f s (CPU %.2f s)", i ? " |" : "", g_phase[i].name, sec[i], sec[n + i]);
             strncat(line, part, sizeof line - strlen(line) - 1);
         }
         log_info("%s", line);

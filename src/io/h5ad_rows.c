@@ -1,5 +1,6 @@
 // h5ad_rows: the writer's row plan (see h5ad_wimpl.h): recording each rank's rows during the
 // layout, and writing them, collectively and in bounded transfers, at commit.
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -110,8 +111,8 @@ static hid_t src_dset(Src *s, const RowOp *o) {
 
 // One RowOp: rounds of at most h5u_xfer_limit() elements; every rank takes part in as many rounds
 // as the rank with the most rows of this op.
-static void run_op(H5adWriter *w, hid_t file, hid_t dxpl, Src *src, const RowOp *o) {
-    if (o->cols == 0) return;   // a matrix without columns has no elements (the same on every rank)
+static double run_op(H5adWriter *w, hid_t file, hid_t dxpl, Src *src, const RowOp *o) {
+    if (o->cols == 0) return 0;   // a matrix without columns has no elements (the same on every rank)
     hid_t ds = H5Dopen2(file, o->target, H5P_DEFAULT);
     if (ds < 0) h5w_fail(w, "opening for the rows", o->target);
     hid_t fsp = H5Dget_space(ds);
@@ -146,17 +147,22 @@ static void run_op(H5adWriter *w, hid_t file, hid_t dxpl, Src *src, const RowOp 
     if (sds >= 0) H5Dclose(sds);
     H5Sclose(fsp);
     H5Dclose(ds);
+    return (double)o->n * (double)cols * (double)esz;
 }
 
-void h5w_run_ops(H5adWriter *w) {
+double h5w_run_ops(H5adWriter *w) {
     hid_t file = h5u_open_rw(w->tmp, w->d);
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (w->d && w->d->size > 1 && H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) h5w_fail(w, "H5Pset_dxpl_mpio for", w->tmp);
+    const char *mode = getenv("KIDA_H5_XFER");   // "independent": each rank's transfers alone (for measurements)
+    H5FD_mpio_xfer_t x = mode && !strcmp(mode, "independent") ? H5FD_MPIO_INDEPENDENT : H5FD_MPIO_COLLECTIVE;
+    if (w->d && w->d->size > 1 && H5Pset_dxpl_mpio(dxpl, x) < 0) h5w_fail(w, "H5Pset_dxpl_mpio for", w->tmp);
     Src src = {0};
-    for (size_t i = 0; i < w->n_ops; i++) run_op(w, file, dxpl, &src, &w->ops[i]);
+    double bytes = 0;
+    for (size_t i = 0; i < w->n_ops; i++) bytes += run_op(w, file, dxpl, &src, &w->ops[i]);
     if (src.path) H5Fclose(src.file);
     free(src.path);
     H5Pclose(dxpl);
     if (H5Fclose(file) < 0) h5w_fail(w, "closing", w->tmp);
     h5w_free_ops(w);
+    return bytes;
 }

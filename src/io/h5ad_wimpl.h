@@ -8,7 +8,8 @@
 //      contiguous dataset of its final shape. Every rank meanwhile records the rows it will
 //      write (a RowOp: from its memory, or copied from a source file).
 //   2. rows (commit): every rank opens the temporary (MPI-IO when there are several) and runs
-//      its RowOps as collective hyperslab writes of at most h5u_xfer_limit() elements each.
+//      its RowOps as collective hyperslab writes of at most h5u_xfer_limit() elements each
+//      (KIDA_H5_XFER=independent makes them independent, for measurements).
 // Then rank 0 renames the temporary into place. Every writer function is called by every rank
 // in the same order, so every rank records the same sequence of RowOps.
 #ifndef KIDA_H5AD_WIMPL_H
@@ -36,6 +37,7 @@ struct H5adWriter {
     size_t row0, n_rows;       // this rank's rows of the file; all of them when d is NULL
     RowOp *ops;
     size_t n_ops, cap_ops;
+    double t_start;            // when the writer was made (wall_time), for the commit's log line
 };
 
 #define HINT_BUG "this is a bug in kida (inconsistent output sizes); please report it"
@@ -62,6 +64,7 @@ void h5w_op_mem(H5adWriter *w, const char *target, hid_t memtype, void *buf, siz
 void h5w_op_copy(H5adWriter *w, const char *target, const char *src_path, const char *src_name, hid_t memtype,
                  size_t src0, size_t dst0, size_t n, size_t cols);
 // Phase 2: every rank writes its RowOps into the temporary (collective; the layout is closed).
-void h5w_run_ops(H5adWriter *w);
+// Returns the bytes this rank wrote.
+double h5w_run_ops(H5adWriter *w);
 void h5w_free_ops(H5adWriter *w);
 #endif

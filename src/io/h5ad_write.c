@@ -78,6 +78,7 @@ static H5adWriter *writer_new(const char *path, int overwrite, const Dist *d) {
     w->file = -1;
     w->path = xstrdup(path);
     w->overwrite = overwrite;
+    w->t_start = wall_time();
     if (w->meta) {
         if (path_exists(path) && !overwrite)
             FATAL("pass --overwrite to replace it, or choose another output path",
@@ -492,8 +493,9 @@ void h5ad_writer_commit(H5adWriter *w) {
         w->file = -1;
     }
     if (w->d) dist_barrier(w->d);   // the layout is on disk before any rank opens it
-    h5w_run_ops(w);
+    double t1 = wall_time(), bytes = h5w_run_ops(w);
     if (w->d) dist_barrier(w->d);   // every rank's rows are written
+    double t2 = wall_time();
     atomic_tmp_unguard(w->tmp);
     if (w->meta) {
         if (!w->overwrite && path_exists(w->path))
@@ -502,6 +504,10 @@ void h5ad_writer_commit(H5adWriter *w) {
         atomic_commit(w->tmp, w->path);
     }
     if (w->d) dist_barrier(w->d);   // the output exists when any rank returns
+    if (w->d) dist_allreduce_sum_f64(w->d, &bytes, 1);
+    double t3 = wall_time();
+    log_info("wrote %s: layout %.2f s, rows %.2f s (%.2f GB from %d rank(s), %.2f GB/s), fsync + rename %.2f s", w->path,
+             t1 - w->t_start, t2 - t1, bytes / 1e9, w->d ? w->d->size : 1, t2 > t1 ? bytes / 1e9 / (t2 - t1) : 0.0, t3 - t2);
     free(w->path);
     free(w->tmp);
     free(w);
