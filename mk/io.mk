@@ -1,7 +1,8 @@
 # io: the file formats (src/io/): .h5ad and 10x .h5 read and write, the HDF5 helpers, kida
 # inspect's summary, gene sets (.gmt), gene coordinates (BED/GTF), gzip line reading; and their tests
 libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h src/io/h5vlen.c
-libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c
+libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c \
+	src/io/h5ad_wimpl.h src/io/h5ad_rows.c src/io/h5ad_copy.c
 libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h
 libkida_io_a_SOURCES += src/io/gzline.h src/io/gzline.c src/io/gmt.h src/io/gmt.c \
 	src/io/genes_annot.h src/io/genes_annot.c
@@ -24,6 +25,10 @@ EXTRA_DIST += tests/io/io_mpi.sh
 # an out-of-memory error names the file and field (uses the fuzz suite's replayer, mk/fuzz.mk)
 TESTS += tests/io/oom_named.sh
 EXTRA_DIST += tests/io/oom_named.sh
+check_PROGRAMS += tests/io/test_h5ad_pwrite
+tests_io_test_h5ad_pwrite_SOURCES = tests/io/test_h5ad_pwrite.c tests/io/h5fix.c tests/io/h5fix.h
+TESTS += tests/io/pwrite.sh
+EXTRA_DIST += tests/io/pwrite.sh
 # the gene set and gene coordinate readers' unit tests use the prep tests' helpers
 check_PROGRAMS += tests/io/test_gmt
 tests_io_test_gmt_SOURCES = tests/io/test_gmt.c

@@ -1,13 +1,31 @@
-// dist: see dist.h. Large buffers are sent in chunks because MPI counts are int.
+// dist: see dist.h. MPI 3 counts and displacements are int: every buffer moves in messages of at
+// most g_limit elements, and variable-size exchanges past it take chunked rounds.
 #include "mpi/dist.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
 
 static Dist *g_world;
-static const size_t CHUNK = (size_t)1 << 28;
+static size_t g_limit = (size_t)1 << 28;
+
+size_t dist_msg_limit(void) { return g_limit; }
+
+// KIDA_MPI_CHUNK: the message limit in elements (tests force the chunked paths with a few).
+static void read_limit(void) {
+    const char *v = getenv("KIDA_MPI_CHUNK");
+    if (!v || !*v) return;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || n < 1 || n > INT32_MAX)
+        FATAL("set KIDA_MPI_CHUNK to a whole number of elements in [1, 2147483647], or unset it",
+              "KIDA_MPI_CHUNK=%s is not a valid message size (got '%s', want 1..2147483647)", v, v);
+    g_limit = (size_t)n;
+}
 
 _Noreturn void dist_mpi_fail(const char *file, int line, const char *what, int rc) {
     char msg[MPI_MAX_ERROR_STRING] = "";
@@ -45,6 +63,7 @@ void dist_init(Dist *d, int *argc, char ***argv) {
     d->n_nodes = n_nodes;
     if (gethostname(d->host, sizeof d->host - 1) != 0) strcpy(d->host, "?");
     log_set_rank(d->rank, d->size);
+    read_limit();
     g_world = d;
 }
 
@@ -71,8 +90,8 @@ void dist_barrier(const Dist *d) { MPI_CHECK(MPI_Barrier(d->comm)); }
 static void allreduce(const Dist *d, void *buf, size_t n, size_t elem, MPI_Datatype t, MPI_Op op) {
     if (d->size == 1) return;
     char *p = buf;
-    for (size_t off = 0; off < n; off += CHUNK) {
-        size_t c = n - off < CHUNK ? n - off : CHUNK;
+    for (size_t off = 0; off < n; off += g_limit) {
+        size_t c = n - off < g_limit ? n - off : g_limit;
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + off * elem, (int)c, t, op, d->comm));
     }
 }
@@ -85,8 +104,8 @@ void dist_allreduce_max_f64(const Dist *d, double *buf, size_t n) { allreduce(d,
 void dist_bcast(const Dist *d, void *buf, size_t bytes, int root) {
     if (d->size == 1) return;
     char *p = buf;
-    for (size_t off = 0; off < bytes; off += CHUNK) {
-        size_t c = bytes - off < CHUNK ? bytes - off : CHUNK;
+    for (size_t off = 0; off < bytes; off += g_limit) {
+        size_t c = bytes - off < g_limit ? bytes - off : g_limit;
         MPI_CHECK(MPI_Bcast(p + off, (int)c, MPI_BYTE, root, d->comm));
     }
 }
@@ -97,22 +116,58 @@ size_t dist_sum_size(const Dist *d, size_t n) {
     return (size_t)v;
 }
 
+size_t dist_offset(const Dist *d, size_t n, size_t *total) {
+    int64_t mine = (int64_t)n, *all = xmalloc((size_t)d->size * sizeof *all);
+    if (d->size == 1) all[0] = mine;
+    else MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, d->comm));
+    size_t off = 0, sum = 0;
+    for (int r = 0; r < d->size; r++) {
+        if (r == d->rank) off = sum;
+        sum += (size_t)all[r];
+    }
+    free(all);
+    if (total) *total = sum;
+    return off;
+}
+
+// 1 when every count and every displacement of the blocks fits in one message.
+static int fits(const size_t *count, int n) {
+    size_t off = 0;
+    for (int r = 0; r < n; r++) {
+        if (count[r] > g_limit || off > g_limit) return 0;
+        off += count[r];
+    }
+    return 1;
+}
+
 static void allgatherv(const Dist *d, const void *send, size_t n, void *recv, size_t *counts_out, size_t elem,
                        MPI_Datatype t) {
-    int64_t mine = (int64_t)n;
-    int64_t *all = xmalloc((size_t)d->size * sizeof *all);
-    MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, d->comm));
-    int64_t total = 0;
-    for (int r = 0; r < d->size; r++) total += all[r];
-    if (counts_out)
-        for (int r = 0; r < d->size; r++) counts_out[r] = (size_t)all[r];
-    if (total > INT32_MAX) FATAL("use fewer cells per gather (a bug if you see this)", "allgatherv of %lld items exceeds int counts", (long long)total);
-    int *cnt = xmalloc((size_t)d->size * sizeof *cnt), *dsp = xmalloc((size_t)d->size * sizeof *dsp);
-    int off = 0;
-    for (int r = 0; r < d->size; r++) { cnt[r] = (int)all[r]; dsp[r] = off; off += cnt[r]; }
+    size_t *cnt = xmalloc((size_t)d->size * sizeof *cnt);
+    int64_t mine = (int64_t)n, *all = xmalloc((size_t)d->size * sizeof *all);
+    if (d->size == 1) all[0] = mine;
+    else MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, d->comm));
+    for (int r = 0; r < d->size; r++) cnt[r] = (size_t)all[r];
+    if (counts_out) memcpy(counts_out, cnt, (size_t)d->size * sizeof *cnt);
     if (d->size == 1) memcpy(recv, send, n * elem);
-    else MPI_CHECK(MPI_Allgatherv(send, (int)n, t, recv, cnt, dsp, t, d->comm));
-    free(all); free(cnt); free(dsp);
+    else if (fits(cnt, d->size)) {
+        int *c = xmalloc((size_t)d->size * sizeof *c), *dsp = xmalloc((size_t)d->size * sizeof *dsp);
+        int off = 0;
+        for (int r = 0; r < d->size; r++) { c[r] = (int)cnt[r]; dsp[r] = off; off += c[r]; }
+        MPI_CHECK(MPI_Allgatherv(send, (int)n, t, recv, c, dsp, t, d->comm));
+        free(c); free(dsp);
+    } else {
+        // past int counts: each rank's block is broadcast from its owner, straight into place
+        char *at = recv;
+        for (int r = 0; r < d->size; r++) {
+            if (r == d->rank) memmove(at, send, n * elem);
+            for (size_t o = 0; o < cnt[r]; o += g_limit) {
+                size_t k = cnt[r] - o < g_limit ? cnt[r] - o : g_limit;
+                MPI_CHECK(MPI_Bcast(at + o * elem, (int)k, t, r, d->comm));
+            }
+            at += cnt[r] * elem;
+        }
+    }
+    free(all); free(cnt);
 }
 
 void dist_allgatherv_f32(const Dist *d, const float *send, size_t n, float *recv, size_t *counts_out) {
@@ -122,23 +177,57 @@ void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *
     allgatherv(d, send, n, recv, counts_out, 8, MPI_INT64_T);
 }
 
-void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, int root) {
-    if (d->size == 1) {
-        memcpy(recv, send, n * sizeof(float));
+// Chunked point-to-point form of an all-to-all: every block in messages of at most g_limit.
+static void alltoallv_p2p(const Dist *d, const char *send, const size_t *scount, char *recv, const size_t *rcount,
+                          size_t elem, MPI_Datatype t) {
+    int P = d->size;
+    size_t n_req = 0, so = 0, ro = 0;
+    for (int r = 0; r < P; r++)
+        if (r != d->rank) n_req += (scount[r] + g_limit - 1) / g_limit + (rcount[r] + g_limit - 1) / g_limit;
+    MPI_Request *req = xmalloc((n_req ? n_req : 1) * sizeof *req);
+    size_t k = 0;
+    for (int r = 0; r < P; r++) {
+        if (r == d->rank) {
+            if (scount[r] != rcount[r]) FATAL("a bug in kida", "alltoallv: %zu elements to self, %zu expected", scount[r], rcount[r]);
+            memcpy(recv + ro * elem, send + so * elem, scount[r] * elem);
+        } else {
+            for (size_t o = 0; o < rcount[r]; o += g_limit) {
+                size_t c = rcount[r] - o < g_limit ? rcount[r] - o : g_limit;
+                MPI_CHECK(MPI_Irecv(recv + (ro + o) * elem, (int)c, t, r, 77, d->comm, &req[k++]));
+            }
+            for (size_t o = 0; o < scount[r]; o += g_limit) {
+                size_t c = scount[r] - o < g_limit ? scount[r] - o : g_limit;
+                MPI_CHECK(MPI_Isend(send + (so + o) * elem, (int)c, t, r, 77, d->comm, &req[k++]));
+            }
+        }
+        so += scount[r];
+        ro += rcount[r];
+    }
+    if (k) MPI_CHECK(MPI_Waitall((int)k, req, MPI_STATUSES_IGNORE));
+    free(req);
+}
+
+void dist_alltoallv(const Dist *d, const void *send, const size_t *scount, void *recv, const size_t *rcount,
+                    size_t elem, MPI_Datatype t) {
+    int P = d->size;
+    if (P == 1) {
+        memcpy(recv, send, scount[0] * elem);
         return;
     }
-    int64_t mine = (int64_t)n;
-    int64_t *all = xmalloc((size_t)d->size * sizeof *all);
-    MPI_CHECK(MPI_Allgather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, d->comm));
-    int *cnt = xmalloc((size_t)d->size * sizeof *cnt), *dsp = xmalloc((size_t)d->size * sizeof *dsp);
-    int64_t off = 0;
-    for (int r = 0; r < d->size; r++) {
-        if (all[r] > INT32_MAX || off > INT32_MAX)
-            FATAL("annotate the query in parts of fewer cells (the output is gathered on rank 0; see docs/scaling.md)", "gather of %lld floats to rank 0 exceeds MPI int counts", (long long)off);
-        cnt[r] = (int)all[r];
-        dsp[r] = (int)off;
-        off += all[r];
+    int ok = fits(scount, P) && fits(rcount, P);
+    int all_ok = ok;
+    MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, d->comm));   // every rank takes the same path
+    if (!all_ok) {
+        alltoallv_p2p(d, send, scount, recv, rcount, elem, t);
+        return;
     }
-    MPI_CHECK(MPI_Gatherv(send, (int)n, MPI_FLOAT, recv, cnt, dsp, MPI_FLOAT, root, d->comm));
-    free(all); free(cnt); free(dsp);
+    int *c1 = xmalloc((size_t)P * sizeof(int)), *d1 = xmalloc((size_t)P * sizeof(int));
+    int *c2 = xmalloc((size_t)P * sizeof(int)), *d2 = xmalloc((size_t)P * sizeof(int));
+    int o1 = 0, o2 = 0;
+    for (int r = 0; r < P; r++) {
+        c1[r] = (int)scount[r]; d1[r] = o1; o1 += c1[r];
+        c2[r] = (int)rcount[r]; d2[r] = o2; o2 += c2[r];
+    }
+    MPI_CHECK(MPI_Alltoallv(send, c1, d1, t, recv, c2, d2, t, d->comm));
+    free(c1); free(d1); free(c2); free(d2);
 }

@@ -36,10 +36,22 @@ void dist_bcast(const Dist *d, void *buf, size_t bytes, int root);
 // counts_out (size entries, may be NULL) receives each rank's count. recv must hold the total.
 void dist_allgatherv_f32(const Dist *d, const float *send, size_t n, float *recv, size_t *counts_out);
 void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *recv, size_t *counts_out);
-// Gathers variable-length float blocks onto root only (recv significant at root; holds the total).
-void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, int root);
+// Sends scount[q] elements of elem bytes to each rank q and receives rcount[q] from each: the
+// blocks lie one after the other in rank order in send and recv (recv holds the sum of rcount).
+void dist_alltoallv(const Dist *d, const void *send, const size_t *scount, void *recv, const size_t *rcount,
+                    size_t elem, MPI_Datatype t);
+// The start of this rank's block in a sequence of n items per rank taken in rank order (an
+// exclusive prefix sum); *total (may be NULL) gets the sum over ranks.
+size_t dist_offset(const Dist *d, size_t n, size_t *total);
 // Sum of n over ranks.
 size_t dist_sum_size(const Dist *d, size_t n);
+
+// Every collective above moves any count of elements: a message larger than the limit (int
+// counts of MPI 3) is split into messages of at most limit elements, and a variable-size
+// exchange whose counts or displacements pass it goes through chunked point-to-point or
+// broadcast rounds. The limit is 2^28 elements unless KIDA_MPI_CHUNK (elements, >= 1) sets it
+// at dist_init, which tests use to force the chunked paths on small messages.
+size_t dist_msg_limit(void);
 
 // Checks an MPI return code; on failure a fatal error naming the call.
 #define MPI_CHECK(call)                                                                        \

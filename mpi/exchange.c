@@ -23,18 +23,6 @@ static int owner_of(size_t g, size_t n, int size) {
     return (int)(extra + (g - cut) / base);
 }
 
-// Int counts/displacements for MPI from size_t counts; FATAL beyond int range.
-static void to_int(int *cnt, int *dsp, const size_t *c, int n, const char *what) {
-    size_t off = 0;
-    for (int r = 0; r < n; r++) {
-        if (c[r] > INT32_MAX || off > INT32_MAX)
-            FATAL("use more ranks or smaller batches", "%s: message too large for MPI int counts (%zu)", what, c[r]);
-        cnt[r] = (int)c[r];
-        dsp[r] = (int)off;
-        off += c[r];
-    }
-}
-
 Csr exchange_rows(const Dist *d, const Csr *mine, size_t n_total, const float *payload, size_t width,
                   const int64_t *want, size_t n_want, float **payload_out) {
     int P = d->size;
@@ -80,11 +68,7 @@ Csr exchange_rows(const Dist *d, const Csr *mine, size_t n_total, const float *p
         pos[i] = soff[owner[i]] + fill[owner[i]]++;
         req[pos[i]] = want[i];
     }
-    int *c1 = xmalloc((size_t)P * sizeof(int)), *d1 = xmalloc((size_t)P * sizeof(int));
-    int *c2 = xmalloc((size_t)P * sizeof(int)), *d2 = xmalloc((size_t)P * sizeof(int));
-    to_int(c1, d1, scount, P, "exchange requests");
-    to_int(c2, d2, rcount, P, "exchange requests");
-    MPI_CHECK(MPI_Alltoallv(req, c1, d1, MPI_INT64_T, got, c2, d2, MPI_INT64_T, d->comm));
+    dist_alltoallv(d, req, scount, got, rcount, sizeof(int64_t), MPI_INT64_T);
 
     // round 2: answer with row lengths, then indices, values and payload
     size_t n_ans = roff[P];
@@ -98,7 +82,7 @@ Csr exchange_rows(const Dist *d, const Csr *mine, size_t n_total, const float *p
             len_s[k] = mine->indptr[row + 1] - mine->indptr[row];
             vs_count[r] += (size_t)len_s[k];
         }
-    MPI_CHECK(MPI_Alltoallv(len_s, c2, d2, MPI_INT64_T, len_r, c1, d1, MPI_INT64_T, d->comm));
+    dist_alltoallv(d, len_s, rcount, len_r, scount, sizeof(int64_t), MPI_INT64_T);
     for (int r = 0; r < P; r++)
         for (size_t k = soff[r]; k < soff[r + 1]; k++) vr_count[r] += (size_t)len_r[k];
     size_t vs_total = 0, vr_total = 0;
@@ -116,18 +100,12 @@ Csr exchange_rows(const Dist *d, const Csr *mine, size_t n_total, const float *p
         at += (size_t)len_s[k];
         if (width) memcpy(pay_s + k * width, payload + row * width, width * sizeof(float));
     }
-    int *c3 = xmalloc((size_t)P * sizeof(int)), *d3 = xmalloc((size_t)P * sizeof(int));
-    int *c4 = xmalloc((size_t)P * sizeof(int)), *d4 = xmalloc((size_t)P * sizeof(int));
-    to_int(c3, d3, vs_count, P, "exchange rows");
-    to_int(c4, d4, vr_count, P, "exchange rows");
-    MPI_CHECK(MPI_Alltoallv(idx_s, c3, d3, MPI_INT32_T, idx_r, c4, d4, MPI_INT32_T, d->comm));
-    MPI_CHECK(MPI_Alltoallv(val_s, c3, d3, MPI_FLOAT, val_r, c4, d4, MPI_FLOAT, d->comm));
+    dist_alltoallv(d, idx_s, vs_count, idx_r, vr_count, sizeof(int32_t), MPI_INT32_T);
+    dist_alltoallv(d, val_s, vs_count, val_r, vr_count, sizeof(float), MPI_FLOAT);
     if (width) {
         size_t *ps = xmalloc((size_t)P * sizeof(size_t)), *pr = xmalloc((size_t)P * sizeof(size_t));
         for (int r = 0; r < P; r++) { ps[r] = rcount[r] * width; pr[r] = scount[r] * width; }
-        to_int(c3, d3, ps, P, "exchange payload");
-        to_int(c4, d4, pr, P, "exchange payload");
-        MPI_CHECK(MPI_Alltoallv(pay_s, c3, d3, MPI_FLOAT, pay_r, c4, d4, MPI_FLOAT, d->comm));
+        dist_alltoallv(d, pay_s, ps, pay_r, pr, sizeof(float), MPI_FLOAT);
         free(ps); free(pr);
     }
     // reorder from owner-grouped to want order
@@ -148,7 +126,6 @@ Csr exchange_rows(const Dist *d, const Csr *mine, size_t n_total, const float *p
     }
     if (payload_out) *payload_out = pay;
     free(scount); free(rcount); free(owner); free(soff); free(roff); free(req); free(got); free(pos); free(fill);
-    free(c1); free(d1); free(c2); free(d2); free(c3); free(d3); free(c4); free(d4);
     free(len_s); free(len_r); free(vs_count); free(vr_count); free(idx_s); free(idx_r); free(val_s); free(val_r);
     free(pay_s); free(pay_r); free(start_r);
     return out;

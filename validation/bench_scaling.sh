@@ -25,8 +25,8 @@
 #          rank computes it over the gathered batch (validation/bench_scaling_ada.c, built here
 #          with mpicc against the build's libkida_loss.a).
 #   mem    at 2 ranks, per atlas size: load only, load + a training epoch's row exchange
-#          (3 steps), and `kida predict` of the atlas with a small model (rank 0 gathers and
-#          writes every output row).
+#          (3 steps), and `kida predict` of the atlas with a small model (every rank writes
+#          its rows of the output; validation/bench_atlas.sh measures that path in detail).
 # Every run uses --threads 1 (one core per rank), so 1 and N ranks compare like for like. The
 # machine's load average is printed with each row: on a shared machine wall times are only
 # comparable at similar load, CPU seconds are.
@@ -35,15 +35,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PARTS=read,train,paper,ada,mem
 SIZES=100k
 RANKS=1,2,4
-while [ $# -gt 0 ]; do
-    case $1 in
-    --parts) PARTS=$2; shift 2 ;;
-    --sizes) SIZES=$2; shift 2 ;;
-    --ranks) RANKS=$2; shift 2 ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
-    *) echo "bench_scaling: unknown argument $1 (see --help)" >&2; exit 2 ;;
-    esac
-done
+. "$ROOT/validation/bench_lib.sh"
+bench_args bench_scaling 2,30p "$0" "$@"
 if [ -z "${KIDA:-}" ]; then
     if [ -x "$ROOT/../build-scaling/kida" ]; then KIDA=$ROOT/../build-scaling/kida; else KIDA=$(command -v kida || true); fi
 fi
@@ -59,7 +52,6 @@ WRAP=$ROOT/validation/bench_scaling_rank.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 export KIDA_DATADIR=${KIDA_DATADIR:-$ROOT/data}
 mkdir -p "$OUT"
-has() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
 
 # the moderate network of the train part and the paper network
 NET_MID="--width 64 --layers 2 --heads 4 --n-pathways 100 --batch-size 256"
@@ -83,7 +75,6 @@ f = h5py.File(sys.argv[1], 'r')
 print(sum(f['X'][k].id.get_storage_size() for k in ('data', 'indices', 'indptr')), f['X']['data'].shape[0])" "$1"
 }
 
-load() { cut -d' ' -f1 /proc/loadavg; }
 
 # run NAME NP [VAR=VALUE...] -- CMD ARGS: one mpirun; logs and per-rank time records in $OUT/NAME
 run() {
@@ -235,7 +226,7 @@ if has "$PARTS" mem; then
     # a small model for predict (untrained: only its shapes matter here)
     run tiny_model 1 -- "$KIDA" train --config "$ROOT/tests/e2e/small.conf" --reference "$ROOT/data/pbmc_v2_ref.h5ad" \
         --model-out "$OUT/tiny_model/m.h5" --overwrite --epochs 0 --threads 1
-    echo "| atlas | cells | stored counts | counts/rank (M) | load only | load + exchange (3 steps) | predict (small model, rank 0 writes) | hold-out split: extra CPU s/rank | load avg |"
+    echo "| atlas | cells | stored counts | counts/rank (M) | load only | load + exchange (3 steps) | predict (small model) | hold-out split: extra CPU s/rank | load avg |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for size in ${SIZES//,/ }; do
         A=$(atlas "$size")

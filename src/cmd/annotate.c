@@ -5,6 +5,7 @@
 
 #include "cmd/commands.h"
 #include "core/log.h"
+#include "core/runstats.h"
 #include "core/signals.h"
 #include "train/anchors.h"
 #include "train/fit.h"
@@ -27,8 +28,12 @@ static int run_teacher(Fit *f, Model *T) {
     if (f->resumed && f->st.phase != PHASE_TEACHER) return 0;
     TrainData td = {.x = &f->ref.x, .n_total = f->ref.n_total, .ids = f->train_ids, .n_ids = f->n_train, .labels = f->lab.y};
     double t0 = wall_time();
+    PhaseClock p0 = phase_clock();
     int rc = fit_train_phase(f, T, NULL, PHASE_TEACHER, &td, (size_t)c->epochs);
-    if (rc == 0) log_info("teacher trained in %.1f s", wall_time() - t0);
+    if (rc == 0) {
+        phase_since("teacher training", p0, 0);
+        log_info("teacher trained in %.1f s", wall_time() - t0);
+    }
     return rc;
 }
 
@@ -100,14 +105,18 @@ int cmd_annotate(const Config *c, const Dist *d) {
     fit_setup(&f, c, d, c->out);
     Dataset q;
     double t0 = wall_time();
+    PhaseClock p0 = phase_clock();
     dataset_load_query(&q, &f.spec.prep, c, d);  // checked before any training
+    phase_since("query read + preprocess", p0, q.count);
     log_info("query %s: %zu cells (%.1f s)", c->query, q.n_total, wall_time() - t0);
 
     Model T, S;
     int have_student = 0, rc = run_teacher(&f, &T);
     Predictions tq = {0}, sq = {0};
     if (rc == 0) {
+        p0 = phase_clock();
         tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
+        phase_since("teacher inference", p0, q.count);
         size_t n_anchor = 0;
         int64_t *anchors = pick_anchors(c, d, &q, &tq, f.spec.K, &n_anchor);
         free(f.st.anchors);
@@ -125,11 +134,19 @@ int cmd_annotate(const Config *c, const Dist *d) {
             if (!(f.resumed && f.st.phase == PHASE_DONE)) {
                 TrainData td = {.x = &q.x, .n_total = q.n_total, .ids = anchors, .n_ids = n_anchor, .soft = tq.logits};
                 t0 = wall_time();
+                p0 = phase_clock();
                 size_t epochs = student_epochs(c, n_anchor);
                 rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
-                if (rc == 0) log_info("student trained in %.1f s", wall_time() - t0);
+                if (rc == 0) {
+                    phase_since("student training", p0, 0);
+                    log_info("student trained in %.1f s", wall_time() - t0);
+                }
             }
-            if (rc == 0) sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
+            if (rc == 0) {
+                p0 = phase_clock();
+                sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
+                phase_since("student inference", p0, q.count);
+            }
         }
     }
     if (rc == 0) {
@@ -138,7 +155,9 @@ int cmd_annotate(const Config *c, const Dist *d) {
                         .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
                         .hist = f.st.hist, .n_hist = f.st.n_hist};
+        p0 = phase_clock();
         size_t unk = output_write(&o, d);
+        phase_since("write", p0, q.count);
         log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
                  c->unknown_threshold);
         preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);

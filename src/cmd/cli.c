@@ -12,6 +12,7 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/runstats.h"
 #include "mpi/dist.h"
 #ifdef HAVE_CUDA
 #include "kernels/cuda_device.h"
@@ -66,6 +67,7 @@ int cli_main(int argc, char **argv) {
 #endif
         if (c.cmd & (CMD_RUN | CMD_GENESCORE)) print_banner(&c, &d, threads);
         rc = command_run(&c, &d);
+        if (c.cmd & (CMD_RUN | CMD_GENESCORE)) run_summary(&d);
     }
     config_free(&c);
     dist_finalize(&d);

@@ -1,15 +1,16 @@
 // cmd_genescore: `kida genescore` — a peaks x cells count file to a gene activity .h5ad.
 //   kida genescore --peaks ATAC.h5ad --genes GENES --out OUT.h5ad       (coordinates from var names)
 //   kida genescore ATAC.h5ad --peaks PEAKS.bed --genes GENES --out OUT.h5ad   (coordinates from a BED)
-// Every rank reads and converts its block of cells; the gene blocks are gathered onto rank 0
-// (integer counts, one float per value, index and row length), which writes the output: X the
-// gene counts (CSR float32), var names the genes, obs and obsm copied from the input, and
-// uns/kida_genescore what was done. The output appears atomically.
+// Every rank reads and converts its block of cells and writes its rows of the output (parallel
+// HDF5): X the gene counts (CSR float32); var names the genes; obs (with the names) copied from
+// the input by rank 0, obsm by the ranks; and uns/kida_genescore what was done. The output
+// appears atomically.
 #include <string.h>
 #include <strings.h>
 
 #include "cmd/commands.h"
 #include "core/log.h"
+#include "core/runstats.h"
 #include "io/h5ad.h"
 #include "prep/genescore.h"
 #include "train/fit.h"
@@ -19,52 +20,14 @@ static int is_counts_file(const char *path) {
     return (n > 5 && !strcasecmp(path + n - 5, ".h5ad")) || (n > 3 && !strcasecmp(path + n - 3, ".h5"));
 }
 
-// Gathers every rank's gene block onto rank 0 as the whole matrix (n_total rows); other ranks
-// get an empty Csr. Values, column indices and row lengths travel as float32, exact for counts
-// and indices below 2^24 (checked).
-static Csr gather_rows(const Csr *b, size_t n_total, const Dist *d) {
-    size_t nnz = csr_nnz(b), nnz_total = dist_sum_size(d, nnz);
-    if (b->n_cols >= (1u << 24))
-        FATAL("gather more than 16.7M genes is not supported; split the gene table", "genescore: %zu genes (want < 2^24)",
-              b->n_cols);
-    float *len = xmalloc((b->n_rows ? b->n_rows : 1) * sizeof(float));
-    float *col = xmalloc((nnz ? nnz : 1) * sizeof(float));
-    for (size_t i = 0; i < b->n_rows; i++) len[i] = (float)(b->indptr[i + 1] - b->indptr[i]);
-    for (size_t k = 0; k < nnz; k++) col[k] = (float)b->indices[k];
-    Csr m = {0};
-    float *all_len = NULL, *all_col = NULL, *all_val = NULL;
-    if (d->rank == 0) {
-        m = csr_alloc(n_total, b->n_cols, nnz_total);
-        all_len = xmalloc((n_total ? n_total : 1) * sizeof(float));
-        all_col = xmalloc((nnz_total ? nnz_total : 1) * sizeof(float));
-        all_val = m.data;
-    }
-    dist_gatherv_f32(d, len, b->n_rows, all_len, 0);
-    dist_gatherv_f32(d, col, nnz, all_col, 0);
-    dist_gatherv_f32(d, b->data, nnz, all_val, 0);
-    if (d->rank == 0) {
-        m.indptr[0] = 0;
-        for (size_t i = 0; i < n_total; i++) m.indptr[i + 1] = m.indptr[i] + (int64_t)all_len[i];
-        for (size_t k = 0; k < nnz_total; k++) m.indices[k] = (int32_t)all_col[k];
-        free(all_len);
-        free(all_col);
-    }
-    free(len);
-    free(col);
-    return m;
-}
-
-// Rank 0: writes the gene matrix m to c->out (through a temporary next to it), with obs and obsm
-// of the counts file when it has them (a 10x .h5 has none: the obs names written stay).
-static void write_output(const Csr *m, const GeneScorer *s, const char *counts, const char *bed, const Config *c) {
-    H5adWriter *w = h5ad_writer_create(c->out, c->overwrite);
-    h5ad_write_X_csr(w, m);
+// Writes this rank's gene rows g (taken: freed by the writer) to c->out, with obs and obsm of the
+// counts file when it has them (a 10x .h5 has none: its barcodes become the obs names).
+static void write_output(Csr *g, const GeneScorer *s, const char *counts, int tenx, const char *bed, const Config *c,
+                         const Dist *d) {
+    H5adWriter *w = h5ad_writer_create_rows(c->out, c->overwrite, d, g->n_rows);
+    h5ad_write_X_csr_take(w, g);
     h5ad_write_var_names(w, s->gene_names, s->n_genes);
-    H5ad *h = h5ad_open(counts, NULL, 0, NULL);
-    char **obs = h5ad_obs_names(h, 0, m->n_rows);
-    h5ad_write_obs_names(w, obs, m->n_rows);
-    strv_free(obs, m->n_rows);
-    h5ad_close(h);
+    if (tenx) h5ad_write_obs_names_of(w, counts);
     h5ad_write_uns_string(w, "kida_genescore/counts", counts);
     h5ad_write_uns_string(w, "kida_genescore/peaks", bed ? bed : "var names");
     h5ad_write_uns_string(w, "kida_genescore/genes", c->genes);
@@ -103,6 +66,7 @@ int cmd_genescore(const Config *c, const Dist *d) {
     fit_check_output(c->out, c->overwrite, "--out");
     GeneScoreOptions o = genescore_options_from_config(c);
     double t0 = wall_time();
+    PhaseClock p0 = phase_clock();
 
     const char *layer = c->layer && *c->layer ? c->layer : NULL;
     H5ad *h = h5ad_open(counts, layer, 0, d);
@@ -118,13 +82,13 @@ int cmd_genescore(const Config *c, const Dist *d) {
     genescore_require_integer(&rows, var, counts);
     Csr g = genescore_apply(&s, &rows);
     csr_free(&rows);
+    int tenx = !strcmp(h5ad_x_encoding(h), "10x");
     h5ad_close(h);
     size_t nnz = dist_sum_size(d, csr_nnz(&g));
-    Csr all = gather_rows(&g, n_total, d);
-    csr_free(&g);
-    if (d->rank == 0) write_output(&all, &s, counts, bed, c);
-    csr_free(&all);
-    dist_barrier(d);
+    phase_since("read + convert", p0, count);
+    PhaseClock p1 = phase_clock();
+    write_output(&g, &s, counts, tenx, bed, c, d);
+    phase_since("write", p1, count);
     log_info("wrote %s: %zu cells x %zu genes, %zu nonzeros (%.1f%%), %.2f s", c->out, n_total, s.n_genes, nnz,
              n_total && s.n_genes ? 100.0 * (double)nnz / ((double)n_total * (double)s.n_genes) : 0.0, wall_time() - t0);
     strv_free(var, n_vars);

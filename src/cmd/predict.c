@@ -1,10 +1,13 @@
 // predict: `kida predict` — a saved model on new data. The model file carries the genes,
 // preprocessing statistics, pathways and classes, so the query is transformed exactly as the
-// reference was.
+// reference was. Each rank streams its cells through the model a block at a time (read,
+// transform, infer), so it holds one block of input and its cells' outputs, whatever the query's
+// size; then every rank writes its rows of the output.
 #include <string.h>
 
 #include "cmd/commands.h"
 #include "core/log.h"
+#include "core/runstats.h"
 #include "kernels/gpu.h"
 #include "train/dataset.h"
 #include "train/fit.h"
@@ -24,16 +27,32 @@ int cmd_predict(const Config *c, const Dist *d) {
     const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";
     PathwayMap map = pathmap_build(spec.pw.P, spec.prep.G, spec.pw.path_ptr, spec.pw.member_gene);
     Dataset q;
-    dataset_load_query(&q, &spec.prep, c, d);
+    dataset_open_query(&q, &spec.prep, c, d);
     log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
              spec.K, q.n_total);
     Model m;
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
-    Predictions p = infer_rows(&spec.mc, &map, spec.prep.zero, m.params, &q.x, 64, gpu);
+    Predictions p = predictions_alloc(q.count, &spec.mc);
+    PhaseClock read = {0, 0}, infer = {0, 0};   // sums over the blocks
+    for (size_t lo = 0; lo < q.count; lo += DATASET_BLOCK) {
+        size_t n = q.count - lo < DATASET_BLOCK ? q.count - lo : DATASET_BLOCK;
+        PhaseClock t0 = phase_clock();
+        Csr x = dataset_query_rows(&q, &spec.prep, q.start + lo, n, 1);
+        PhaseClock t1 = phase_clock();
+        infer_into(&p, lo, &spec.mc, &map, spec.prep.zero, m.params, &x, 64, gpu);
+        PhaseClock t2 = phase_clock();
+        read.wall += t1.wall - t0.wall, read.cpu += t1.cpu - t0.cpu;
+        infer.wall += t2.wall - t1.wall, infer.cpu += t2.cpu - t1.cpu;
+        csr_free(&x);
+    }
+    phase_add("read + preprocess", read.wall, read.cpu, q.count);
+    phase_add("inference", infer.wall, infer.cpu, q.count);
+    PhaseClock t0 = phase_clock();
     OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
     size_t unk = output_write(&o, d);
+    phase_since("write", t0, q.count);
     log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
              c->unknown_threshold);
     preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);

@@ -205,6 +205,9 @@ double atomic_room(const char *path, unsigned long *fsid, int *by_limit) {
     return room;
 }
 
+void atomic_tmp_guard(const char *tmp) { track(tmp); }
+void atomic_tmp_unguard(const char *tmp) { untrack(tmp); }
+
 int path_exists(const char *path) {
     struct stat st;
     return lstat(path, &st) == 0;

@@ -24,6 +24,12 @@ size_t atomic_clean_stale(const char *final_path, int any_host);
 // or, when smaller, the process's file size limit (ulimit -f; *by_limit set to 1 then). fsid (may
 // be NULL) receives the file system's id. -1 when the folder cannot be examined.
 double atomic_room(const char *path, unsigned long *fsid, int *by_limit);
+// Registers tmp (an unfinished temporary another rank named) for removal should this process stop
+// on a fatal error or crash, as atomic_tmp_path does for its own; a failing rank thus removes the
+// temporary of a file all ranks write.
+void atomic_tmp_guard(const char *tmp);
+// Ends the guard of tmp (before its commit, so that a failed rename leaves the result in tmp).
+void atomic_tmp_unguard(const char *tmp);
 // 1 if something (file, directory, link) exists at path, else 0.
 int path_exists(const char *path);
 // Directory part of path ("." when it has none), as a new string.

@@ -5,8 +5,10 @@
 // more than one rank) and reads only the rows it owns. Every structural problem in an input file
 // is a FATAL error that names the file, the field and the fix, before any work starts.
 //
-// Writing is done by one rank through a temporary file next to the output path; the output path
-// appears only at commit (atomic rename), so a file the user already had is never half-written.
+// Writing is collective: every rank writes its own rows of the per-cell arrays into one file
+// (parallel HDF5), rank 0 writes the rest. Everything goes to a temporary file next to the output
+// path, which appears only at commit (atomic rename), so a file the user already had is never
+// half-written; a fatal error on any rank removes the temporary.
 #ifndef KIDA_H5AD_H
 #define KIDA_H5AD_H
 #include <stddef.h>
@@ -84,7 +86,17 @@ void strv_free(char **v, size_t n);
 // The 10x reader applies it to gene symbols.
 void h5ad_make_unique(char **names, size_t n);
 
-// ---- writing (one rank; serial HDF5) -------------------------------------------------------
+// ---- writing ------------------------------------------------------------------------------
+//
+// A writer is made for one process (h5ad_writer_create, h5ad_writer_copy_of: it writes every row)
+// or for all ranks of d (the _rows forms: rank r writes n_rows rows, those after the rows of
+// ranks 0..r-1; a rank may have none). Every writer function is then called by every rank, in the
+// same order, with its own rows of per-cell data (X, obs columns, obsm): "n" below is this rank's
+// row count. The writer keeps a copy of them until commit writes the rows (the _take forms take
+// the caller's buffer instead, to spare the copy of a large one). Names, string
+// columns, var and uns are written by rank 0 from its arguments (variable-length strings cannot
+// be written in parallel); the other ranks' arguments are not used. Per-cell arrays are stored
+// contiguous and uncompressed, so that each rank's rows are one stretch of the file.
 
 typedef struct H5adWriter H5adWriter;
 
@@ -93,25 +105,44 @@ typedef struct H5adWriter H5adWriter;
 // atomically. A FATAL mid-write removes the temporary file (core/atomic.h); the output path is
 // untouched.
 H5adWriter *h5ad_writer_create(const char *path, int overwrite);
-// Same, but the new file starts as a copy of source's X, layers, raw, obs, var, obsm, varm and
-// uns, so columns, obsm entries and uns can be added to a query's own file. Writing a key that
-// already exists in the copy replaces it.
+H5adWriter *h5ad_writer_create_rows(const char *path, int overwrite, const Dist *d, size_t n_rows);
+// Same, but the new file starts as a copy of source's X, layers, raw, obs, var, obsm, varm, obsp,
+// varp and uns (a 10x .h5: its matrix, barcodes and genes in the AnnData layout), so columns,
+// obsm entries and uns can be added to a query's own file. Writing a key that already exists in
+// the copy replaces it. The rows of X, the layers, raw/X and the obsm arrays are copied by the
+// ranks (stored types kept); a CSC X and the other parts are copied whole by rank 0.
 H5adWriter *h5ad_writer_copy_of(const char *path, int overwrite, const char *source);
-// Copies the top-level elements named in parts (e.g. "obs", "obsm") that source has into w,
-// replacing what w holds under those names.
+H5adWriter *h5ad_writer_copy_rows_of(const char *path, int overwrite, const char *source, const Dist *d,
+                                     size_t n_rows);
+// This rank's first row, and the file's rows (all ranks).
+size_t h5ad_writer_row0(const H5adWriter *w);
+size_t h5ad_writer_n_obs(const H5adWriter *w);
+// Copies the top-level elements named in parts (e.g. "obs", "obsm") that source (with the same
+// cells) has into w, replacing what w holds under those names; per-cell matrices by rows as above.
 void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const *parts, size_t n);
-void h5ad_write_X_csr(H5adWriter *w, const Csr *m);   // whole matrix (row_start must be 0)
-void h5ad_write_X_dense(H5adWriter *w, const float *x, size_t n_obs, size_t n_vars); // (N,G)
-void h5ad_write_obs_names(H5adWriter *w, char *const *names, size_t n);
+void h5ad_write_X_csr(H5adWriter *w, const Csr *m);   // this rank's rows (one process: row_start 0)
+// The same, the writer taking m's arrays (freed after the write; m is left empty).
+void h5ad_write_X_csr_take(H5adWriter *w, Csr *m);
+void h5ad_write_X_dense(H5adWriter *w, const float *x, size_t n_obs, size_t n_vars); // (n,G)
+void h5ad_write_obs_names(H5adWriter *w, char *const *names, size_t n);   // rank 0: all cells
+// The obs names of source (an .h5ad or 10x .h5 with the same cells), streamed by rank 0.
+void h5ad_write_obs_names_of(H5adWriter *w, const char *source);
 void h5ad_write_var_names(H5adWriter *w, char *const *names, size_t n);
 void h5ad_write_obs_f32(H5adWriter *w, const char *key, const float *v, size_t n);
 void h5ad_write_obs_i32(H5adWriter *w, const char *key, const int32_t *v, size_t n);
 void h5ad_write_obs_bool(H5adWriter *w, const char *key, const uint8_t *v, size_t n);
-// codes in [-1, n_cats); -1 is missing.
+// codes in [-1, n_cats); -1 is missing. cats: the same on every rank.
 void h5ad_write_obs_categorical(H5adWriter *w, const char *key, const int32_t *codes, size_t n,
                                 char *const *cats, size_t n_cats);
-void h5ad_write_obs_strings(H5adWriter *w, const char *key, char *const *v, size_t n);
+void h5ad_write_obs_strings(H5adWriter *w, const char *key, char *const *v, size_t n);   // rank 0: all cells
 void h5ad_write_obsm_f32(H5adWriter *w, const char *key, const float *m, size_t n, size_t cols);
+// The same, the writer taking *m (malloc'ed; freed after the write; *m set to NULL).
+void h5ad_write_obsm_f32_take(H5adWriter *w, const char *key, float **m, size_t n, size_t cols);
+// obsm[key] of the output from obsm[key] of n_files files: rows [first[f], first[f+1]) of the
+// output are the rows of files[f]; the first file's array sets the type and the width.
+// Returns 0, writing nothing, unless every file has obsm[key] as an array of its cells' rows and
+// the same width.
+int h5ad_write_obsm_copy(H5adWriter *w, const char *key, char *const *files, const size_t *first, size_t n_files);
 // uns paths like "kida/config" create nested dict groups.
 void h5ad_write_uns_string(H5adWriter *w, const char *path, const char *value);
 void h5ad_write_uns_strings(H5adWriter *w, const char *path, char *const *v, size_t n);
@@ -120,8 +151,8 @@ void h5ad_write_uns_f64_array(H5adWriter *w, const char *path, const double *v, 
 void h5ad_write_uns_i64_array(H5adWriter *w, const char *path, const int64_t *v, size_t n);
 void h5ad_write_uns_f32_matrix(H5adWriter *w, const char *path, const float *m, size_t rows,
                                size_t cols);
-// Checks obs/var lengths agree with X, closes the file, fsyncs, renames over path, fsyncs the
-// directory, frees w.
+// Collective: rank 0 closes the layout, every rank writes its rows (MPI-IO, collective
+// transfers), then rank 0 fsyncs, renames over path and fsyncs the directory. Frees w.
 void h5ad_writer_commit(H5adWriter *w);
 // Closes and removes the temporary file, frees w; path is untouched.
 void h5ad_writer_abort(H5adWriter *w);

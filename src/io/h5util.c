@@ -350,12 +350,29 @@ static void read_sel(hid_t dset, hid_t memtype, hid_t fsp, int rank, hsize_t cou
     H5Sclose(msp);
 }
 
+size_t h5u_xfer_limit(void) {
+    static size_t limit;
+    if (!limit) {
+        const char *v = getenv("KIDA_H5_CHUNK");
+        char *end = NULL;
+        unsigned long long n = v && *v ? strtoull(v, &end, 10) : 0;
+        if (v && *v && (*end || n < 1 || n > INT32_MAX))
+            FATAL("set KIDA_H5_CHUNK to a whole number of elements in [1, 2147483647], or unset it",
+                  "KIDA_H5_CHUNK=%s is not a valid transfer size (got '%s', want 1..2147483647)", v, v);
+        limit = n ? (size_t)n : (size_t)1 << 23;
+    }
+    return limit;
+}
+
 void h5u_read_1d(hid_t dset, hid_t memtype, size_t start, size_t count, void *out, const char *path,
                  const char *name) {
-    if (count == 0) return;
-    hid_t fsp = select_rows(dset, start, count, 1, NULL, path, name);
-    read_sel(dset, memtype, fsp, 1, count, 1, out, path, name);
-    H5Sclose(fsp);
+    size_t lim = h5u_xfer_limit(), esz = H5Tget_size(memtype);
+    for (size_t at = 0; at < count; at += lim) {
+        size_t k = count - at < lim ? count - at : lim;
+        hid_t fsp = select_rows(dset, start + at, k, 1, NULL, path, name);
+        read_sel(dset, memtype, fsp, 1, k, 1, (char *)out + at * esz, path, name);
+        H5Sclose(fsp);
+    }
 }
 
 void h5u_read_rows_2d(hid_t dset, hid_t memtype, size_t row0, size_t nrows, void *out, const char *path,
@@ -656,6 +673,53 @@ hid_t h5u_write_strings(hid_t loc, const char *name, char *const *v, size_t n, c
     H5Tclose(t);
     free(tmp);
     return ds;
+}
+
+hid_t h5u_create_strings(hid_t loc, const char *name, size_t n, const char *path) {
+    hid_t t = vlen_utf8();
+    hsize_t d = n, ch = n < 65536 ? (n ? n : 1) : 65536;
+    hid_t sp = H5Screate_simple(1, &d, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (n >= 4096) {
+        H5Pset_chunk(dcpl, 1, &ch);
+        H5Pset_deflate(dcpl, 4);
+    }
+    if (H5Lexists(loc, name, H5P_DEFAULT) > 0 && H5Ldelete(loc, name, H5P_DEFAULT) < 0)
+        write_fail(path, "replacing dataset", name);
+    hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0) write_fail(path, "creating dataset", name);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return ds;
+}
+
+void h5u_write_strings_at(hid_t ds, size_t start, char *const *v, size_t count, const char *path, const char *name) {
+    if (count == 0) return;
+    const char **tmp = xmalloc(count * sizeof(char *));
+    for (size_t i = 0; i < count; i++) tmp[i] = v[i] ? v[i] : "";
+    hid_t t = vlen_utf8(), fsp = H5Dget_space(ds);
+    hsize_t off = start, cnt = count;
+    hid_t msp = H5Screate_simple(1, &cnt, NULL);
+    if (fsp < 0 || H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &off, NULL, &cnt, NULL) < 0 ||
+        H5Dwrite(ds, t, msp, fsp, H5P_DEFAULT, tmp) < 0)
+        write_fail(path, "writing strings of", name);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    H5Tclose(t);
+    free(tmp);
+}
+
+hid_t h5u_open_rw(const char *path, const Dist *d) {
+    h5u_init();
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    H5Pset_file_locking(fapl, 0, 1);   // the ranks share one file; some parallel file systems refuse locks
+#endif
+    if (d && d->size > 1 && H5Pset_fapl_mpio(fapl, d->comm, MPI_INFO_NULL) < 0) write_fail(path, "H5Pset_fapl_mpio for", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (f < 0) write_fail(path, "opening for writing", path);
+    H5Pclose(fapl);
+    return f;
 }
 
 typedef struct {

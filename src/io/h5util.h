@@ -58,8 +58,13 @@ H5T_class_t h5u_dtype_class(hid_t dset);
 // 1 if the type is h5py's boolean (an 8-bit enum FALSE=0/TRUE=1).
 int h5u_type_is_bool(hid_t type);
 
-// Reads elements [start, start+count) of a 1-D dataset converted to the memory type; FATAL on
-// out-of-range requests or HDF5 failure, naming file and dataset.
+// The most elements one H5Dread / H5Dwrite of kida moves (MPI-IO counts are int, and a bounded
+// transfer bounds the conversion buffers): 2^23, or KIDA_H5_CHUNK (elements, >= 1) when set;
+// tests use a few to force the chunked paths.
+size_t h5u_xfer_limit(void);
+// Reads elements [start, start+count) of a 1-D dataset converted to the memory type, in
+// transfers of at most h5u_xfer_limit() elements; FATAL on out-of-range requests or HDF5
+// failure, naming file and dataset.
 void h5u_read_1d(hid_t dset, hid_t memtype, size_t start, size_t count, void *out,
                  const char *path, const char *name);
 // Reads rows [row0, row0+nrows) of a 2-D dataset (all columns), converted to memtype.
@@ -106,4 +111,12 @@ hid_t h5u_write_dset(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
                      const hsize_t *dims, const void *buf, const char *path);
 // A 1-D variable-length UTF-8 string dataset (NULL entries written as "").
 hid_t h5u_write_strings(hid_t loc, const char *name, char *const *v, size_t n, const char *path);
+// An empty 1-D variable-length UTF-8 string dataset of n elements (chunked, compressed), to be
+// filled block by block with h5u_write_strings_at. Returns it open.
+hid_t h5u_create_strings(hid_t loc, const char *name, size_t n, const char *path);
+// Writes v[0..count) to elements [start, start+count) of a string dataset.
+void h5u_write_strings_at(hid_t ds, size_t start, char *const *v, size_t count, const char *path, const char *name);
+// Opens path for writing: through the MPI-IO driver, collectively over d, when d has several
+// ranks; by this process alone otherwise. FATAL naming path.
+hid_t h5u_open_rw(const char *path, const Dist *d);
 #endif

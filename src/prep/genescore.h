@@ -102,6 +102,6 @@ GeneScorer genescore_for_file(const char *counts_path, char *const *var_names, s
 
 // `kida genescore`: peaks x cells counts (.h5ad / 10x .h5) -> gene activity .h5ad with the
 // input's obs (and obsm), var names = genes, X CSR float32 integer counts. Collective; every rank
-// converts its block of cells, rank 0 gathers and writes (atomically).
+// converts its block of cells and writes its rows of the output (atomically).
 int cmd_genescore(const Config *c, const Dist *d);
 #endif

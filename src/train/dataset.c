@@ -90,17 +90,22 @@ static void warn_small_classes(const Labels *l, size_t n_total, const char *path
 }
 
 
-// ATAC: the block's peak counts become gene activity counts (src/prep/genescore.h) with the genes as
-// var names; the rows stay the same. The mapping is built by every rank from the peak names
-// (cheap), so nothing is exchanged.
-static void atac_to_genes(const char *path, const Config *c, Csr *counts, char ***var, size_t *n_vars) {
+// The peak -> gene mapping of an ATAC file (src/prep/genescore.h), built by every rank from the
+// peak names (cheap), so nothing is exchanged.
+static GeneScorer atac_scorer(const char *path, char *const *var, size_t n_vars, const Config *c) {
     GeneScoreOptions o = genescore_options_from_config(c);
     char hint[512];
     snprintf(hint, sizeof hint,
              "name the peaks chrom:start-end in var, or convert first: kida genescore %s --peaks PEAKS.bed --genes %s "
              "--out GENES.h5ad, then annotate that file as rna",
              path, c->genes && *c->genes ? c->genes : "GENES");
-    GeneScorer s = genescore_for_file(path, *var, *n_vars, NULL, c->genes, &o, hint);
+    return genescore_for_file(path, var, n_vars, NULL, c->genes, &o, hint);
+}
+
+// ATAC: the block's peak counts become gene activity counts with the genes as var names; the
+// rows stay the same.
+static void atac_to_genes(const char *path, const Config *c, Csr *counts, char ***var, size_t *n_vars) {
+    GeneScorer s = atac_scorer(path, *var, *n_vars, c);
     genescore_require_integer(counts, *var, path);
     Csr g = genescore_apply(&s, counts);
     csr_free(counts);
@@ -217,51 +222,103 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
     csr_free(&counts);
 }
 
-void dataset_load_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d) {
+struct QueryFiles {
+    H5ad **h;           // (n) open collectively over the query's Dist
+    GeneScorer *score;  // (n) ATAC files: peaks -> genes (n_genes 0 for the others)
+    char ***peaks;      // (n) ATAC files: the peak names (for messages), else NULL
+    size_t *n_peaks;
+};
+
+void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d) {
     memset(ds, 0, sizeof *ds);
     ds->src = sources_open(c->query, c->query_modality, c->modality, "--query", "--query-modality", c, d);
     const Sources *s = &ds->src;
     ds->n_total = s->first[s->n];
     dist_block(ds->n_total, d->rank, d->size, &ds->start, &ds->count);
     ds->col = xcalloc(s->n, sizeof(int32_t *));
-    Csr *part = xcalloc(s->n, sizeof(Csr));
+    QueryFiles *q = ds->files = xcalloc(1, sizeof *q);
+    q->h = xcalloc(s->n, sizeof *q->h);
+    q->score = xcalloc(s->n, sizeof *q->score);
+    q->peaks = xcalloc(s->n, sizeof *q->peaks);
+    q->n_peaks = xcalloc(s->n, sizeof *q->n_peaks);
     MatchOptions mo = match_options(c);
     for (size_t f = 0; f < s->n; f++) {
-        char **var;
-        size_t n_vars;
-        Csr m = read_part(s, f, ds->start, ds->count, c, d, &var, &n_vars);
-        ds->col[f] = genes_match(prep->gene_names, prep->G, var, n_vars, &mo, s->path[f], NULL);
-        part[f] = prep_transform(prep, &m, ds->col[f]);
+        q->h[f] = h5ad_open(s->path[f], layer_of(c), c->use_gene_ids, d);
+        size_t n_vars = h5ad_n_vars(q->h[f]);
+        char **var = h5ad_var_names(q->h[f]);
+        if (!strcmp(s->modality[f], "atac")) {   // the model sees gene activity
+            q->score[f] = atac_scorer(s->path[f], var, n_vars, c);
+            q->peaks[f] = var;
+            q->n_peaks[f] = n_vars;
+            ds->col[f] = genes_match(prep->gene_names, prep->G, q->score[f].gene_names, q->score[f].n_genes, &mo,
+                                     s->path[f], NULL);
+        } else {
+            ds->col[f] = genes_match(prep->gene_names, prep->G, var, n_vars, &mo, s->path[f], NULL);
+            strv_free(var, n_vars);
+        }
+    }
+}
+
+Csr dataset_query_rows(const Dataset *ds, const PrepStats *prep, size_t start, size_t count, int transform) {
+    const Sources *s = &ds->src;
+    const QueryFiles *q = ds->files;
+    Csr *part = xcalloc(s->n, sizeof(Csr));
+    for (size_t f = 0; f < s->n; f++) {
+        size_t lo = start > s->first[f] ? start : s->first[f];
+        size_t hi = start + count < s->first[f + 1] ? start + count : s->first[f + 1];
+        if (hi <= lo) {
+            part[f] = csr_alloc(0, prep->G, 1);
+            continue;
+        }
+        Csr m = h5ad_read_rows(q->h[f], lo - s->first[f], hi - lo);
+        h5ad_require_counts(q->h[f], &m);
+        if (q->peaks[f]) {
+            genescore_require_integer(&m, q->peaks[f], s->path[f]);
+            Csr g = genescore_apply(&q->score[f], &m);
+            csr_free(&m);
+            m = g;
+        }
+        part[f] = transform ? prep_transform(prep, &m, ds->col[f]) : csr_map_columns(&m, ds->col[f], prep->G);
         csr_free(&m);
-        strv_free(var, n_vars);
     }
-    if (s->n == 1) ds->x = part[0];
-    else {
-        ds->x = csr_vstack(part, s->n, prep->G);
+    Csr x = s->n == 1 ? part[0] : csr_vstack(part, s->n, prep->G);
+    if (s->n > 1)
         for (size_t f = 0; f < s->n; f++) csr_free(&part[f]);
+    free(part);
+    x.row_start = start;
+    return x;
+}
+
+void dataset_load_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d) {
+    dataset_open_query(ds, prep, c, d);
+    size_t n_blocks = (ds->count + DATASET_BLOCK - 1) / DATASET_BLOCK;
+    Csr *part = xcalloc(n_blocks ? n_blocks : 1, sizeof(Csr));
+    for (size_t b = 0; b < n_blocks; b++) {
+        size_t lo = b * DATASET_BLOCK, n = ds->count - lo < DATASET_BLOCK ? ds->count - lo : DATASET_BLOCK;
+        part[b] = dataset_query_rows(ds, prep, ds->start + lo, n, 1);
     }
+    if (n_blocks == 1) ds->x = part[0];
+    else {
+        ds->x = csr_vstack(part, n_blocks, prep->G);
+        for (size_t b = 0; b < n_blocks; b++) csr_free(&part[b]);
+    }
+    if (!n_blocks) ds->x = csr_alloc(0, prep->G, 1);
     ds->x.row_start = ds->start;
     free(part);
 }
 
-Csr dataset_model_counts(const Dataset *q, size_t start, size_t count, size_t G, const Config *c) {
-    const Sources *s = &q->src;
-    Csr *part = xcalloc(s->n, sizeof(Csr));
-    for (size_t f = 0; f < s->n; f++) {
-        char **var;
-        size_t n_vars;
-        Csr m = read_part(s, f, start, count, c, NULL, &var, &n_vars);
-        part[f] = csr_map_columns(&m, q->col[f], G);
-        csr_free(&m);
-        strv_free(var, n_vars);
-    }
-    Csr x = csr_vstack(part, s->n, G);
-    for (size_t f = 0; f < s->n; f++) csr_free(&part[f]);
-    free(part);
-    return x;
-}
-
 void dataset_free(Dataset *ds) {
+    QueryFiles *q = ds->files;
+    if (q) {
+        for (size_t f = 0; f < ds->src.n; f++) {
+            h5ad_close(q->h[f]);
+            if (q->peaks[f]) {
+                strv_free(q->peaks[f], q->n_peaks[f]);
+                genescore_free(&q->score[f]);
+            }
+        }
+        free(q->h); free(q->score); free(q->peaks); free(q->n_peaks); free(q);
+    }
     if (ds->col)
         for (size_t f = 0; f < ds->src.n; f++) free(ds->col[f]);
     free(ds->col);

@@ -11,12 +11,15 @@
 #include "prep/preprocess.h"
 #include "train/sources.h"
 
+typedef struct QueryFiles QueryFiles;
+
 typedef struct {
     Sources src;         // the file(s) and their modalities
     size_t n_total;      // cells in all files
     size_t start, count; // this rank's block
     Csr x;               // (count, G) model input rows, row_start = start
     int32_t **col;       // query: (src.n) each file's column -> model gene (-1: not a model gene)
+    QueryFiles *files;   // query: the files, open until dataset_free
 } Dataset;
 
 typedef struct {
@@ -32,12 +35,16 @@ typedef struct {
 // later file must hold --min-gene-overlap of the model genes. FATAL on bad input, naming the
 // file and the field.
 void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Config *c, const Dist *d);
-// Opens a query (--query, one file or a list; --query-modality), maps each file's genes onto the
-// model genes and keeps its model input.
+// Opens a query (--query, one file or a list; --query-modality) and maps each file's genes onto
+// the model genes (collective); this rank's block is ds->start, ds->count, no rows are read.
+void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d);
+// dataset_open_query, then this rank's model input in ds->x, read and transformed in blocks of
+// DATASET_BLOCK cells (the raw counts of one block at a time are in memory).
 void dataset_load_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d);
-// Rows [start, start+count) (global, may span files) of the query as counts on the model genes
-// (ATAC files as gene activity), on this process alone; for the output of a list of files.
-Csr dataset_model_counts(const Dataset *q, size_t start, size_t count, size_t G, const Config *c);
+#define DATASET_BLOCK 16384
+// Rows [start, start+count) (global, within this rank's block) of an open query as model input
+// (transform) or as counts on the model genes (ATAC files as gene activity). Not collective.
+Csr dataset_query_rows(const Dataset *q, const PrepStats *prep, size_t start, size_t count, int transform);
 // Labels from obs[key] of every file (all cells), classes without cells dropped.
 Labels labels_read(const Sources *s, const char *key, const Config *c, const Dist *d);
 void labels_free(Labels *l);

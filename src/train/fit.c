@@ -9,6 +9,7 @@
 
 #include "core/atomic.h"
 #include "core/log.h"
+#include "core/runstats.h"
 #include "core/rng.h"
 #include "core/signals.h"
 #include "io/gmt.h"
@@ -160,7 +161,9 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
         log_warn("--resume: no checkpoint at %s; starting from the beginning", f->ckpt_path);
 
     double t0 = wall_time();
+    PhaseClock p0 = phase_clock();
     dataset_load_reference(&f->ref, &f->lab, &f->spec.prep, c, d);
+    phase_since("reference read + preprocess", p0, f->ref.count);
     log_info("reference %s: %zu cells, %zu labelled in %zu classes; %zu model genes (%.1f s)", c->reference, f->ref.n_total,
              f->lab.n_labelled, f->lab.K, f->spec.prep.G, wall_time() - t0);
     GeneSets gs = read_gene_sets(c);

@@ -9,13 +9,12 @@
 #include "loss/losses.h"
 #include "mpi/exchange.h"
 
-static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+static void infer_cpu(Predictions *pp, size_t at, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
                       const float *params, const Csr *x, size_t batch);
-static void finish(Predictions *pp);
+static void finish(Predictions *pp, size_t at, size_t n);
 
-Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
-                       const Csr *x, size_t batch, int gpu) {
-    size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
+Predictions predictions_alloc(size_t n, const ModelConfig *cfg) {
+    size_t K = cfg->K, C = cfg->C, P = cfg->P;
     Predictions p = {.n = n, .K = K, .C = C, .P = P};
     p.logits = xmalloc((n ? n : 1) * K * sizeof(float));
     p.probs = xmalloc((n ? n : 1) * K * sizeof(float));
@@ -24,17 +23,35 @@ Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const floa
     p.pred = xmalloc((n ? n : 1) * sizeof(int32_t));
     p.emb = xmalloc((n ? n : 1) * C * sizeof(float));
     p.attn = xmalloc((n ? n : 1) * P * sizeof(float));
-    if (n == 0) return p;
-    if (gpu) model_cuda_infer(p.logits, p.emb, p.attn, cfg, map, gene_zero, params, x, INFER_GPU_BATCH, gpu == GPU_TF32);
-    else infer_cpu(&p, cfg, map, gene_zero, params, x, batch);
-    finish(&p);
     return p;
 }
 
-// The CPU loop: model_forward over batches of rows into p's logits, emb and attn.
-static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+void infer_into(Predictions *p, size_t at, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                const float *params, const Csr *x, size_t batch, int gpu) {
+    size_t n = x->n_rows;
+    if (at + n > p->n) FATAL("a bug in kida", "infer_into: cells [%zu, %zu) past the %zu outputs", at, at + n, p->n);
+    if (n == 0) return;
+    if (gpu)
+        model_cuda_infer(p->logits + at * p->K, p->emb + at * p->C, p->attn + at * p->P, cfg, map, gene_zero, params, x,
+                         INFER_GPU_BATCH, gpu == GPU_TF32);
+    else infer_cpu(p, at, cfg, map, gene_zero, params, x, batch);
+    finish(p, at, n);
+}
+
+Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
+                       const Csr *x, size_t batch, int gpu) {
+    Predictions p = predictions_alloc(x->n_rows, cfg);
+    infer_into(&p, 0, cfg, map, gene_zero, params, x, batch, gpu);
+    return p;
+}
+
+// The CPU loop: model_forward over batches of rows into p's logits, emb and attn from cell at on.
+static void infer_cpu(Predictions *pp, size_t at, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
                       const float *params, const Csr *x, size_t batch) {
     Predictions p = *pp;
+    p.logits += at * cfg->K;
+    p.emb += at * cfg->C;
+    p.attn += at * cfg->P;
     size_t n = x->n_rows, K = cfg->K, C = cfg->C, P = cfg->P;
     if (batch > n) batch = n;
     Model m;
@@ -53,12 +70,12 @@ static void infer_cpu(Predictions *pp, const ModelConfig *cfg, const PathwayMap 
     model_free(&m);
 }
 
-// Probabilities, predicted class, confidence and entropy from p's logits.
-static void finish(Predictions *pp) {
+// Probabilities, predicted class, confidence and entropy of cells [at, at + n) from p's logits.
+static void finish(Predictions *pp, size_t at, size_t n) {
     Predictions p = *pp;
-    size_t n = p.n, K = p.K;
-    softmax_rows(p.probs, p.logits, n, K, 1.0f);
-    for (size_t i = 0; i < n; i++) {
+    size_t K = p.K;
+    softmax_rows(p.probs + at * K, p.logits + at * K, n, K, 1.0f);
+    for (size_t i = at; i < at + n; i++) {
         const float *q = p.probs + i * K;
         size_t best = 0;
         for (size_t k = 1; k < K; k++)

@@ -24,6 +24,12 @@ typedef struct {
 // of INFER_GPU_BATCH.
 Predictions infer_rows(const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero, const float *params,
                        const Csr *x, size_t batch, int gpu);
+// Space for n cells' outputs, to be filled block by block with infer_into.
+Predictions predictions_alloc(size_t n, const ModelConfig *cfg);
+// Runs the model over x's rows into cells [at, at + x->n_rows) of p (a query streamed through
+// the model a block at a time: only the block's input is in memory besides p).
+void infer_into(Predictions *p, size_t at, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
+                const float *params, const Csr *x, size_t batch, int gpu);
 #define INFER_GPU_BATCH 512
 void predictions_free(Predictions *p);
 #endif

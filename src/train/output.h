@@ -1,7 +1,7 @@
-// output: the annotated .h5ad. Every rank's per-cell results are gathered to rank 0 (a documented
-// gather: outputs are per-cell summaries, a few hundred floats per cell), which writes a copy of
-// the query with the kida keys added, atomically. A query of several files becomes one new file
-// (output_list_base) with the cells of all files in list order.
+// output: the annotated .h5ad, a copy of the query with the kida keys added, written atomically.
+// Every rank writes its own cells' rows (X copied from the query, the kida obs columns and obsm
+// matrices) into the one file with parallel HDF5; nothing per-cell is gathered. A query of
+// several files becomes one new file (output_list_base) with the cells of all files in list order.
 #ifndef KIDA_OUTPUT_H
 #define KIDA_OUTPUT_H
 #include <stddef.h>
@@ -19,7 +19,8 @@ typedef struct {
     const char *out_path;
     int overwrite;
     const ModelSpec *spec;
-    const Predictions *final;   // this rank's cells (student, or teacher in KI mode)
+    Predictions *final;         // this rank's cells (student, or teacher in KI mode); output_write
+                                // hands its emb, probs and attn to the writer (left NULL)
     const Predictions *teacher; // this rank's teacher predictions (annotate), or NULL
     const int64_t *anchors;     // global rows (ascending), or NULL
     size_t n_anchor;
@@ -30,12 +31,14 @@ typedef struct {
     size_t n_hist;
 } OutputSpec;
 
-// Collective; rank 0 writes. Returns the number of cells labelled unknown (on every rank).
+// Collective: every rank writes its rows. Returns the number of cells labelled unknown (on every
+// rank). One more obs column or obsm matrix is one more h5ad_write_* call in output_write.
 size_t output_write(const OutputSpec *o, const Dist *d);
-// The base of the output for a query of several files, on this process: X = counts on the model
-// genes (ATAC files as gene activity), var = the model genes, obs names of all files (made
-// unique), obs kida_source and kida_modality, the text obs columns and obsm matrices that every
-// file has. kida keys of an earlier run are not carried over.
+// The base of the output for a query of several files (collective; each rank writes the rows of
+// its block q->start, q->count): X = counts on the model genes (ATAC files as gene activity), read
+// by each rank for its rows; var = the model genes; obs names of all files (made unique; rank 0
+// reads and writes them); obs kida_source and kida_modality; the text obs columns and obsm
+// matrices that every file has. kida keys of an earlier run are not carried over.
 H5adWriter *output_list_base(const char *out_path, int overwrite, const Dataset *q, const ModelSpec *spec,
-                             const Config *c);
+                             const Config *c, const Dist *d);
 #endif

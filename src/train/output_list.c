@@ -5,8 +5,10 @@
 #include "io/h5ad.h"
 #include "train/output.h"
 
-// Obs names of every file, one after the other, made unique the way anndata does.
-static void write_names(H5adWriter *w, const Sources *s, const Config *c) {
+// Obs names of every file, one after the other, made unique the way anndata does. Rank 0 alone
+// (strings are written by one rank): it holds every name for the uniqueness.
+static void write_names(H5adWriter *w, const Sources *s, const Config *c, const Dist *d) {
+    if (d->rank != 0) return;
     size_t N = s->first[s->n];
     char **names = xmalloc((N ? N : 1) * sizeof(char *));
     for (size_t f = 0; f < s->n; f++) {
@@ -21,32 +23,33 @@ static void write_names(H5adWriter *w, const Sources *s, const Config *c) {
     strv_free(names, N);
 }
 
-// kida_source (the file) and kida_modality of every cell, as categoricals.
-static void write_origin(H5adWriter *w, const Sources *s) {
-    size_t N = s->first[s->n], n_mod = 0;
-    int32_t *src = xmalloc((N ? N : 1) * sizeof(int32_t)), *mod = xmalloc((N ? N : 1) * sizeof(int32_t));
+// kida_source (the file) and kida_modality of this rank's cells [start, start + n), as categoricals.
+static void write_origin(H5adWriter *w, const Sources *s, size_t start, size_t n) {
+    size_t n_mod = 0;
+    int32_t *src = xmalloc((n ? n : 1) * sizeof(int32_t)), *mod = xmalloc((n ? n : 1) * sizeof(int32_t));
     char **mods = xmalloc(s->n * sizeof(char *));
     for (size_t f = 0; f < s->n; f++) {
         size_t m = 0;
         while (m < n_mod && strcmp(mods[m], s->modality[f])) m++;
         if (m == n_mod) mods[n_mod++] = s->modality[f];
-        for (size_t i = s->first[f]; i < s->first[f + 1]; i++) {
-            src[i] = (int32_t)f;
-            mod[i] = (int32_t)m;
-        }
+        for (size_t i = s->first[f]; i < s->first[f + 1]; i++)
+            if (i >= start && i < start + n) {
+                src[i - start] = (int32_t)f;
+                mod[i - start] = (int32_t)m;
+            }
     }
-    h5ad_write_obs_categorical(w, "kida_source", src, N, s->path, s->n);
-    h5ad_write_obs_categorical(w, "kida_modality", mod, N, mods, n_mod);
+    h5ad_write_obs_categorical(w, "kida_source", src, n, s->path, s->n);
+    h5ad_write_obs_categorical(w, "kida_modality", mod, n, mods, n_mod);
     free(src);
     free(mod);
     free(mods);
 }
 
-// 1 when every file has obs[key] as text.
-static int text_in_all(const Sources *s, const char *key, const Config *c) {
+// 1 when every file has obs[key] as text. Collective.
+static int text_in_all(const Sources *s, const char *key, const Config *c, const Dist *d) {
     int ok = 1;
     for (size_t f = 0; f < s->n && ok; f++) {
-        H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
+        H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, d);
         ok = h5ad_obs_is_text(h, key);
         h5ad_close(h);
     }
@@ -54,64 +57,48 @@ static int text_in_all(const Sources *s, const char *key, const Config *c) {
 }
 
 // The text obs columns (labels, batches, ...) that every file has, categories united by name.
-// kida_* columns of an earlier run are left out: this run writes its own.
-static void write_common_obs(H5adWriter *w, const Sources *s, const Config *c) {
-    H5ad *h = h5ad_open(s->path[0], NULL, c->use_gene_ids, NULL);
+// kida_* columns of an earlier run are left out: this run writes its own. Every rank reads a
+// column's codes for all cells (4 bytes a cell, as the reference labels are read) and writes
+// those of its rows [start, start + n).
+static void write_common_obs(H5adWriter *w, const Sources *s, const Config *c, const Dist *d, size_t start, size_t n) {
+    H5ad *h = h5ad_open(s->path[0], NULL, c->use_gene_ids, d);
     size_t n_keys = 0;
     char **keys = h5ad_obs_keys(h, &n_keys);
     h5ad_close(h);
     for (size_t k = 0; k < n_keys; k++) {
-        if (!strncmp(keys[k], "kida_", 5) || !text_in_all(s, keys[k], c)) continue;
+        if (!strncmp(keys[k], "kida_", 5) || !text_in_all(s, keys[k], c, d)) continue;
         size_t n_cats = 0;
         char **cats = NULL;
-        int32_t *codes = sources_read_column(s, keys[k], c, NULL, &cats, &n_cats);
-        h5ad_write_obs_categorical(w, keys[k], codes, s->first[s->n], cats, n_cats);
+        int32_t *codes = sources_read_column(s, keys[k], c, d, &cats, &n_cats);
+        h5ad_write_obs_categorical(w, keys[k], codes + start, n, cats, n_cats);
         free(codes);
         strv_free(cats, n_cats);
     }
     strv_free(keys, n_keys);
 }
 
-// The obsm matrices (e.g. spatial) that every file has with the same width.
-static void write_common_obsm(H5adWriter *w, const Sources *s, const Config *c) {
-    H5ad *h0 = h5ad_open(s->path[0], NULL, c->use_gene_ids, NULL);
-    size_t n_keys = 0, N = s->first[s->n];
+// The obsm arrays (e.g. spatial) that every file has with the same width, copied by the ranks.
+static void write_common_obsm(H5adWriter *w, const Sources *s, const Config *c, const Dist *d) {
+    H5ad *h0 = h5ad_open(s->path[0], NULL, c->use_gene_ids, d);
+    size_t n_keys = 0;
     char **keys = h5ad_obsm_keys(h0, &n_keys);
     h5ad_close(h0);
-    for (size_t k = 0; k < n_keys; k++) {
-        if (!strcmp(keys[k], "X_kida") || !strncmp(keys[k], "kida_", 5)) continue;   // this run writes its own
-        float *all = NULL;
-        size_t width = 0, f = 0;
-        for (; f < s->n; f++) {
-            H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
-            size_t n = h5ad_n_obs(h), cols = 0;
-            float *m = h5ad_obsm(h, keys[k], 0, n, &cols);
-            h5ad_close(h);
-            if (!m || !cols || (f && cols != width)) {
-                free(m);
-                break;
-            }
-            if (!f) all = xmalloc(N * cols * sizeof(float)), width = cols;
-            memcpy(&all[s->first[f] * width], m, n * width * sizeof(float));
-            free(m);
-        }
-        if (f == s->n) h5ad_write_obsm_f32(w, keys[k], all, N, width);
-        free(all);
-    }
+    for (size_t k = 0; k < n_keys; k++)
+        if (strcmp(keys[k], "X_kida") && strncmp(keys[k], "kida_", 5))   // this run writes its own
+            h5ad_write_obsm_copy(w, keys[k], s->path, s->first, s->n);
     if (keys) strv_free(keys, n_keys);
 }
 
 H5adWriter *output_list_base(const char *out_path, int overwrite, const Dataset *q, const ModelSpec *spec,
-                             const Config *c) {
+                             const Config *c, const Dist *d) {
     const Sources *s = &q->src;
-    H5adWriter *w = h5ad_writer_create(out_path, overwrite);
-    Csr x = dataset_model_counts(q, 0, s->first[s->n], spec->prep.G, c);
-    h5ad_write_X_csr(w, &x);
-    csr_free(&x);
+    H5adWriter *w = h5ad_writer_create_rows(out_path, overwrite, d, q->count);
+    Csr x = dataset_query_rows(q, &spec->prep, q->start, q->count, 0);
+    h5ad_write_X_csr_take(w, &x);
     h5ad_write_var_names(w, spec->prep.gene_names, spec->prep.G);
-    write_names(w, s, c);
-    write_origin(w, s);
-    write_common_obs(w, s, c);
-    write_common_obsm(w, s, c);
+    write_names(w, s, c, d);
+    write_origin(w, s, q->start, q->count);
+    write_common_obs(w, s, c, d, q->start, q->count);
+    write_common_obsm(w, s, c, d);
     return w;
 }
