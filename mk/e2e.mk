@@ -8,4 +8,4 @@ EXTRA_DIST += tests/e2e/annotate_small.sh tests/e2e/resume.sh tests/e2e/bad_inpu
 	tests/e2e/ranks.sh tests/e2e/configs.sh tests/e2e/multi_files.sh \
 	tests/e2e/test_explain_cmd.sh tests/e2e/test_embed_eval.sh \
 	tests/e2e/test_genescore_check.sh tests/e2e/test_genescore_bad.sh \
-	tests/e2e/lib.sh tests/e2e/small.conf
+	tests/e2e/lib.sh tests/e2e/small.conf tests/e2e/ranks.conf

@@ -122,6 +122,10 @@ void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *
     allgatherv(d, send, n, recv, counts_out, 8, MPI_INT64_T);
 }
 
+void dist_allgatherv_f64(const Dist *d, const double *send, size_t n, double *recv, size_t *counts_out) {
+    allgatherv(d, send, n, recv, counts_out, 8, MPI_DOUBLE);
+}
+
 void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, int root) {
     if (d->size == 1) {
         memcpy(recv, send, n * sizeof(float));

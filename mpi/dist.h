@@ -36,6 +36,7 @@ void dist_bcast(const Dist *d, void *buf, size_t bytes, int root);
 // counts_out (size entries, may be NULL) receives each rank's count. recv must hold the total.
 void dist_allgatherv_f32(const Dist *d, const float *send, size_t n, float *recv, size_t *counts_out);
 void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *recv, size_t *counts_out);
+void dist_allgatherv_f64(const Dist *d, const double *send, size_t n, double *recv, size_t *counts_out);
 // Gathers variable-length float blocks onto root only (recv significant at root; holds the total).
 void dist_gatherv_f32(const Dist *d, const float *send, size_t n, float *recv, int root);
 // Sum of n over ranks.
