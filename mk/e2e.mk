@@ -10,4 +10,4 @@ EXTRA_DIST += tests/e2e/annotate_small.sh tests/e2e/resume.sh tests/e2e/bad_inpu
 	tests/e2e/test_explain_cmd.sh tests/e2e/test_embed_eval.sh \
 	tests/e2e/test_genescore_check.sh tests/e2e/test_genescore_bad.sh \
 	tests/e2e/guard_options.sh tests/e2e/guard_files.sh tests/e2e/guard_nonfinite.sh \
-	tests/e2e/lib.sh tests/e2e/small.conf
+	tests/e2e/lib.sh tests/e2e/small.conf tests/e2e/ranks.conf

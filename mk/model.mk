@@ -2,18 +2,20 @@
 # backward of the whole model; and its tests
 libkida_model_a_SOURCES += src/model/pathmap.c src/model/pathmap.h src/model/model.c src/model/model.h \
 	src/model/layers.c src/model/layers.h src/model/pathemb.c src/model/attention.c \
-	src/model/attention_tiles.c src/model/attention_tiles.h src/model/vecmath.h
+	src/model/attention_tiles.c src/model/attention_tiles.h src/model/vecmath.h \
+	src/model/gradsum.c src/model/gradsum.h
 # -fno-trapping-math lets the vectoriser if-convert the selects in src/model/vecmath.h;
 # -ffp-contract=fast allows fused multiply-add (-std=c11 turns it off)
 libkida_model_a_CFLAGS = $(AM_CFLAGS) -fno-trapping-math -ffp-contract=fast
 EXTRA_DIST += tests/model/model_fixtures.h tests/model/model_ref.h
 check_PROGRAMS += tests/model/test_layers_grad tests/model/test_model_grad tests/model/test_token_deps \
-	tests/model/test_dropout tests/model/test_inference
+	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance
 tests_model_test_layers_grad_SOURCES = tests/model/test_layers_grad.c
 tests_model_test_model_grad_SOURCES = tests/model/test_model_grad.c
 tests_model_test_token_deps_SOURCES = tests/model/test_token_deps.c
 tests_model_test_dropout_SOURCES = tests/model/test_dropout.c
 tests_model_test_inference_SOURCES = tests/model/test_inference.c
+tests_model_test_batch_invariance_SOURCES = tests/model/test_batch_invariance.c
 TESTS += tests/model/test_layers_grad tests/model/test_model_grad tests/model/test_token_deps \
-	tests/model/test_dropout tests/model/test_inference
+	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance
 EXTRA_DIST += src/model/README.md

@@ -6,9 +6,11 @@ tests_validation_test_torch_ref_SOURCES = tests/validation/test_torch_ref.c
 TESTS += tests/validation/torch_ref.sh
 EXTRA_DIST += tests/validation/torch_ref.sh
 # benchmark (not a test): make bench-model, or make validation/bench_model && validation/bench_model.sh
-EXTRA_PROGRAMS = validation/bench_model
+EXTRA_PROGRAMS = validation/bench_model validation/bench_train
 validation_bench_model_SOURCES = validation/bench_model.c validation/bench_common.c validation/bench_common.h
-CLEANFILES += validation/bench_model
+# the whole training step on N ranks: mpirun -np N validation/bench_train (docs/scaling.md)
+validation_bench_train_SOURCES = validation/bench_train.c validation/bench_common.c validation/bench_common.h
+CLEANFILES += validation/bench_model validation/bench_train
 bench-model: validation/bench_model
 	$(SHELL) $(srcdir)/validation/bench_model.sh
 EXTRA_DIST += validation/bench_gpu.sh validation/bench_gpu_torch.py

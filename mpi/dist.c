@@ -177,6 +177,10 @@ void dist_allgatherv_i64(const Dist *d, const int64_t *send, size_t n, int64_t *
     allgatherv(d, send, n, recv, counts_out, 8, MPI_INT64_T);
 }
 
+void dist_allgatherv_f64(const Dist *d, const double *send, size_t n, double *recv, size_t *counts_out) {
+    allgatherv(d, send, n, recv, counts_out, 8, MPI_DOUBLE);
+}
+
 // Chunked point-to-point form of an all-to-all: every block in messages of at most g_limit.
 static void alltoallv_p2p(const Dist *d, const char *send, const size_t *scount, char *recv, const size_t *rcount,
                           size_t elem, MPI_Datatype t) {

@@ -43,6 +43,7 @@ void dist_alltoallv(const Dist *d, const void *send, const size_t *scount, void 
 // The start of this rank's block in a sequence of n items per rank taken in rank order (an
 // exclusive prefix sum); *total (may be NULL) gets the sum over ranks.
 size_t dist_offset(const Dist *d, size_t n, size_t *total);
+void dist_allgatherv_f64(const Dist *d, const double *send, size_t n, double *recv, size_t *counts_out);
 // Sum of n over ranks.
 size_t dist_sum_size(const Dist *d, size_t n);
 

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/rng.h"
@@ -16,6 +17,12 @@ static int cmp_double(const void *a, const void *b) {
 double bench_median(double *t, size_t n) {
     qsort(t, n, sizeof(double), cmp_double);
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+double bench_cpu_time(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 // P tokens of 10..123 random genes each (mean ~66, M ≈ 20000 for P = 300).

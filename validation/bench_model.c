@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/rng.h"
@@ -20,12 +19,6 @@
 #include "model/model.h"
 #include "validation/bench_common.h"
 
-// Process CPU seconds (all threads): unlike wall time, not inflated when other jobs share the cores.
-static double cpu_time(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 // GFLOP/s of cblas_sgemm out (M,N) = a (M,K) · bᵀ with OpenBLAS's own threads (median of 5), per
 // wall second (returned) and per CPU second (*per_cpu).
@@ -36,11 +29,11 @@ static double sgemm_rate(size_t M, size_t N, size_t K, int threads, double *per_
     openblas_set_num_threads(threads);
     double t[6], cpu[6];
     for (int r = 0; r < 6; r++) {
-        double t0 = wall_time(), c0 = cpu_time();
+        double t0 = wall_time(), c0 = bench_cpu_time();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)K, b, (int)K, 0.0f,
                     c, (int)N);
         t[r] = wall_time() - t0;
-        cpu[r] = cpu_time() - c0;
+        cpu[r] = bench_cpu_time() - c0;
     }
     openblas_set_num_threads(1);
     free(a), free(b), free(c);
@@ -65,9 +58,9 @@ static void profile(const Model *m, size_t B) {
 #define TIME(label, call)                                                     \
     do {                                                                      \
         call;                                                                 \
-        t0 = cpu_time();                                                      \
+        t0 = bench_cpu_time();                                                      \
         call;                                                                 \
-        printf("    %-34s %8.2f ms\n", label, (cpu_time() - t0) * 1e3);      \
+        printf("    %-34s %8.2f ms\n", label, (bench_cpu_time() - t0) * 1e3);      \
     } while (0)
     TIME("layernorm fwd (BT,C)", layernorm_forward(y, mean, rstd, x, w, bb, BT, C));
     TIME("layernorm bwd (BT,C)", layernorm_backward(y, dw, bb, d, x, mean, rstd, w, BT, C));
@@ -132,20 +125,20 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_threads; k++) {
         omp_set_num_threads(threads[k]);
         for (size_t s = 0; s <= steps; s++) {
-            double t0 = wall_time(), c0 = cpu_time();
+            double t0 = wall_time(), c0 = bench_cpu_time();
             model_zero_grad(&tr);
             model_forward(&tr, &x, ids, s, 7);
             model_backward(&tr, dlogits, demb);
             t[s] = wall_time() - t0;
-            cpu[s] = cpu_time() - c0;
+            cpu[s] = bench_cpu_time() - c0;
         }
         double ttr = bench_median(t + 1, steps), ttr_best = t[1];  // median sorts: t[1] is the fastest
         double ctr = bench_median(cpu + 1, steps);
         for (size_t s = 0; s <= steps; s++) {
-            double t0 = wall_time(), c0 = cpu_time();
+            double t0 = wall_time(), c0 = bench_cpu_time();
             model_forward(&inf, &x, NULL, 0, 0);
             t[s] = wall_time() - t0;
-            cpu[s] = cpu_time() - c0;
+            cpu[s] = bench_cpu_time() - c0;
         }
         double tinf = bench_median(t + 1, steps), tinf_best = t[1], cinf = bench_median(cpu + 1, steps);
         double sg_cpu, sg = sgemm_rate(B * cfg.T, 4 * cfg.C, cfg.C, threads[k], &sg_cpu);

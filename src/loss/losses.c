@@ -110,13 +110,13 @@ void kd_backward(float *dlogits, const float *student_logits, const float *teach
 // Shared by forward and backward: S (N,N) = exp(-||e_i - e_j||^2) and U (N,K) = S Q, n (K,K) = Q^T U.
 // Distances are formed from differences (not |e_i|^2 + |e_j|^2 - 2 e_i.e_j) so near-identical
 // embeddings keep their accuracy. Rows are split over OpenMP threads, but every sum runs in the
-// same order whatever the thread count (n is accumulated serially), so results are bit-identical
-// for any OMP_NUM_THREADS.
+// same order whatever the thread count, and n is summed serially over ALL N rows of U in row
+// order, so results are bit-identical for any OMP_NUM_THREADS and any split over ranks.
 #define ADA_TINY 1e-300
 
-// S rows i in [r0, r0+c): S (c,N), U (c,K) = S Q, and n (K,K) = Σ_{i in block} q_i^T U_i.
-static void ada_core(double *S, double *U, double *n, const float *emb, const float *probs,
-                     size_t N, size_t C, size_t K, size_t r0, size_t c) {
+// S rows i in [r0, r0+c): S (c,N) and U (c,K) = S Q.
+static void ada_core(double *S, double *U, const float *emb, const float *probs, size_t N, size_t C, size_t K,
+                     size_t r0, size_t c) {
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t r = 0; r < c; r++) {
         size_t i = r0 + r;
@@ -142,10 +142,15 @@ static void ada_core(double *S, double *U, double *n, const float *emb, const fl
             for (size_t a = 0; a < K; a++) u[a] += sv * (double)q[a];
         }
     }
+}
+
+void ada_block_sum(AdaBlock *blk, const float *probs, const double *U_all) {
+    size_t N = blk->N, K = blk->K;
+    double *n = blk->n;
     for (size_t a = 0; a < K * K; a++) n[a] = 0.0;
-    for (size_t r = 0; r < c; r++) {
-        const float *q = probs + (r0 + r) * K;  // (K)
-        const double *u = U + r * K;            // (K)
+    for (size_t i = 0; i < N; i++) {  // in row order, the same on every rank
+        const float *q = probs + i * K;  // (K)
+        const double *u = U_all + i * K;  // (K)
         for (size_t a = 0; a < K; a++)
             for (size_t b = 0; b < K; b++) n[a * K + b] += (double)q[a] * u[b];
     }
@@ -162,7 +167,8 @@ void ada_block_begin(AdaBlock *b, const float *emb, const float *probs, size_t N
     b->S = xmalloc((c ? c : 1) * (N ? N : 1) * sizeof(double));
     b->U = xmalloc((c ? c : 1) * K * sizeof(double));
     b->n = xmalloc(K * K * sizeof(double));
-    ada_core(b->S, b->U, b->n, emb, probs, N, C, K, r0, c);
+    for (size_t a = 0; a < K * K; a++) b->n[a] = 0.0;
+    ada_core(b->S, b->U, emb, probs, N, C, K, r0, c);
 }
 
 double ada_block_loss(const AdaBlock *b) {
@@ -183,6 +189,7 @@ double ada_forward(const float *emb, const float *probs, size_t N, size_t C, siz
     if (N == 0 || K < 2) return 0.0;
     AdaBlock b;
     ada_block_begin(&b, emb, probs, N, C, K, 0, N);
+    ada_block_sum(&b, probs, b.U);
     double L = ada_block_loss(&b);
     ada_block_free(&b);
     return L;
@@ -265,6 +272,7 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
     if (N == 0 || K < 2) return;
     AdaBlock b;
     ada_block_begin(&b, emb, probs, N, C, K, 0, N);
+    ada_block_sum(&b, probs, b.U);
     ada_block_backward(&b, demb, dlogits, emb, probs, scale);
     ada_block_free(&b);
 }

@@ -49,16 +49,20 @@ void ada_backward(float *demb, float *dlogits, const float *emb, const float *pr
                   size_t C, size_t K, float scale);
 // The same loss split by rows, for many ranks: a rank owning rows [r0, r0+c) of the gathered
 // batch (emb (N,C), probs (N,K) hold every rank's rows) computes its c rows of S and U (memory
-// c·N doubles, work c·N·(C+K)) and a partial n; the caller sums n (K·K doubles) over ranks, then
-// takes the loss and its rows' gradients: demb (c,C), dlogits (c,K), each += scale * grad.
+// c·N doubles, work c·N·(C+K)); the caller gathers every rank's U rows in row order (N·K
+// doubles) and hands them to ada_block_sum, which forms n in a fixed order (so every rank, and
+// every split, gets the same n bit for bit); then the loss and its rows' gradients: demb (c,C),
+// dlogits (c,K), each += scale * grad.
 typedef struct {
     size_t N, C, K, r0, c;
     double *S;  // (c,N)
-    double *U;  // (c,K)
-    double *n;  // (K,K) partial until the caller's sum over ranks
+    double *U;  // (c,K) this block's rows of S Q
+    double *n;  // (K,K) Q^T S Q, set by ada_block_sum
 } AdaBlock;
 void ada_block_begin(AdaBlock *b, const float *emb, const float *probs, size_t N, size_t C, size_t K, size_t r0,
                      size_t c);
+// n = Σ_i q_iᵀ U_all[i] over all N rows in order; U_all (N,K) is every block's U, in row order.
+void ada_block_sum(AdaBlock *b, const float *probs, const double *U_all);
 double ada_block_loss(const AdaBlock *b);
 void ada_block_backward(const AdaBlock *b, float *demb, float *dlogits, const float *emb, const float *probs,
                         float scale);

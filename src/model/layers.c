@@ -25,14 +25,6 @@ static void thread_range(size_t n, size_t *lo, size_t *hi) {
     *hi = n * (t + 1) / nt;
 }
 
-static int n_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 // ---- LayerNorm
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b,
@@ -54,21 +46,14 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *in, co
     }
 }
 
-void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *mean,
-                        const float *rstd, const float *w, size_t N, size_t C) {
-    int nt = n_threads();
-    float *part = xcalloc((size_t)nt * 2 * C, sizeof(float));  // (nt,2,C) per-thread dw | db
-#pragma omp parallel
-    {
-#ifdef _OPENMP
-        float *pdw = part + (size_t)omp_get_thread_num() * 2 * C;  // (C)
-#else
-        float *pdw = part;
-#endif
-        float *pdb = pdw + C;  // (C)
-        size_t n0, n1;
-        thread_range(N, &n0, &n1);
-        for (size_t n = n0; n < n1; n++) {
+void layernorm_backward_cells(float *din, float *dw, float *db, size_t ldc, const float *dout, const float *in,
+                              const float *mean, const float *rstd, const float *w, size_t B, size_t R, size_t C) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t cell = 0; cell < B; cell++) {
+        float *pdw = dw + cell * ldc, *pdb = db + cell * ldc;  // (C), (C)
+        memset(pdw, 0, C * sizeof(float));
+        memset(pdb, 0, C * sizeof(float));
+        for (size_t n = cell * R; n < (cell + 1) * R; n++) {
             const float *x = in + n * C, *dy = dout + n * C;  // (C), (C)
             float *dx = din + n * C;                          // (C)
             float m = mean[n], s = rstd[n];
@@ -89,63 +74,68 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
             }
         }
     }
-    for (int t = 0; t < nt; t++)  // fixed order: the sum does not depend on scheduling
-        for (size_t c = 0; c < C; c++) {
-            dw[c] += part[(size_t)t * 2 * C + c];
-            db[c] += part[(size_t)t * 2 * C + C + c];
-        }
+}
+
+void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *mean,
+                        const float *rstd, const float *w, size_t N, size_t C) {
+    float *part = xmalloc(2 * C * sizeof(float));  // (2,C) dw | db of the N rows as one cell
+    layernorm_backward_cells(din, part, part + C, 2 * C, dout, in, mean, rstd, w, 1, N, C);
+    for (size_t c = 0; c < C; c++) {
+        dw[c] += part[c];
+        db[c] += part[C + c];
+    }
     free(part);
 }
 
-// ---- linear: rows are cut into chunks, each a single-threaded sgemm. About four chunks per thread,
-// handed out dynamically, so a thread that loses its core for a while does not hold the others at
-// the barrier; a chunk's result does not depend on which thread computes it.
+// ---- linear: one single-threaded sgemm per cell and product, cells handed out to the threads
+// dynamically. Every call for a cell has the same shape whatever the batch, so a cell's rows do not
+// depend on the other cells (OpenBLAS picks different kernels for different row counts, and those
+// round differently), on the thread count or on which thread runs it.
 
-// Number of chunks for n items, at least min items each.
-static size_t n_chunks(size_t n, size_t min) {
-    size_t k = 4 * (size_t)n_threads();
-    if (n / min < k) k = n / min;
-    return k ? k : 1;
+void linear_forward_cells(float *out, const float *in, const float *w, const float *b, size_t B, size_t R, size_t IC,
+                          size_t OC) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t cell = 0; cell < B; cell++) {
+        float *o = out + cell * R * OC;  // (R,OC)
+        if (b)
+            for (size_t n = 0; n < R; n++) memcpy(o + n * OC, b, OC * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)OC, (int)IC, 1.0f, in + cell * R * IC, (int)IC,
+                    w, (int)IC, b ? 1.0f : 0.0f, o, (int)OC);
+    }
 }
 
 void linear_forward(float *out, const float *in, const float *w, const float *b, size_t N, size_t IC, size_t OC) {
-    size_t nc = n_chunks(N, 256);
+    linear_forward_cells(out, in, w, b, 1, N, IC, OC);
+}
+
+void linear_backward_cells(float *din, float *dw, float *db, size_t ldc, const float *dout, const float *in,
+                           const float *w, size_t B, size_t R, size_t IC, size_t OC) {
 #pragma omp parallel for schedule(dynamic, 1)
-    for (size_t k = 0; k < nc; k++) {
-        size_t n0 = N * k / nc, n1 = N * (k + 1) / nc;
-        if (n1 == n0) continue;
-        if (b)
-            for (size_t n = n0; n < n1; n++) memcpy(out + n * OC, b, OC * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n1 - n0), (int)OC, (int)IC, 1.0f, in + n0 * IC,
-                    (int)IC, w, (int)IC, b ? 1.0f : 0.0f, out + n0 * OC, (int)OC);
+    for (size_t cell = 0; cell < B; cell++) {
+        const float *dy = dout + cell * R * OC, *x = in + cell * R * IC;  // (R,OC), (R,IC)
+        if (din)  // din (R,IC) += dy (R,OC) · w (OC,IC)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)IC, (int)OC, 1.0f, dy, (int)OC, w,
+                        (int)IC, 1.0f, din + cell * R * IC, (int)IC);
+        // dw (OC,IC) = dyᵀ · x
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)IC, (int)R, 1.0f, dy, (int)OC, x, (int)IC,
+                    0.0f, dw + cell * ldc, (int)IC);
+        if (db) {
+            float *g = db + cell * ldc;  // (OC)
+            memcpy(g, dy, OC * sizeof(float));
+            for (size_t n = 1; n < R; n++)
+                for (size_t o = 0; o < OC; o++) g[o] += dy[n * OC + o];
+        }
     }
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                      size_t N, size_t IC, size_t OC) {
-    size_t nc = din ? n_chunks(N, 256) : 0, oc = n_chunks(OC, 16);
-#pragma omp parallel
-    {
-#pragma omp for schedule(dynamic, 1) nowait
-        for (size_t k = 0; k < nc; k++) {  // din (N,IC) += dout (N,OC) · w (OC,IC), by rows
-            size_t n0 = N * k / nc, n1 = N * (k + 1) / nc;
-            if (n1 > n0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(n1 - n0), (int)IC, (int)OC, 1.0f,
-                            dout + n0 * OC, (int)OC, w, (int)IC, 1.0f, din + n0 * IC, (int)IC);
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (size_t k = 0; k < oc; k++) {  // dw[o0:o1] (.,IC) += dout[:, o0:o1]ᵀ · in (N,IC), by output rows
-            size_t o0 = OC * k / oc, o1 = OC * (k + 1) / oc;
-            if (o1 == o0) continue;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), (int)IC, (int)N, 1.0f, dout + o0,
-                        (int)OC, in, (int)IC, 1.0f, dw + o0 * IC, (int)IC);
-            if (db)
-                for (size_t n = 0; n < N; n++) {
-                    const float *d = dout + n * OC;  // (OC)
-                    for (size_t o = o0; o < o1; o++) db[o] += d[o];
-                }
-        }
-    }
+    float *part = xmalloc((OC * IC + OC) * sizeof(float));  // dw | db of the N rows as one cell
+    linear_backward_cells(din, part, db ? part + OC * IC : NULL, OC * IC + OC, dout, in, w, 1, N, IC, OC);
+    for (size_t i = 0; i < OC * IC; i++) dw[i] += part[i];
+    if (db)
+        for (size_t o = 0; o < OC; o++) db[o] += part[OC * IC + o];
+    free(part);
 }
 
 // ---- GELU (exact): x Φ(x) = 0.5 x (1 + erf(x / sqrt 2)); derivative Φ(x) + x φ(x)

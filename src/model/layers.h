@@ -3,12 +3,20 @@
 // ACCUMULATES (+=) into its input and parameter gradients, so callers zero them first; inputs
 // and outputs of one call never overlap unless a comment says so. Work is split over OpenMP
 // threads; BLAS calls inside a thread are expected to run single-threaded (model_init arranges it).
+//
+// The _cells forms are what the model uses: the N rows are B cells of R rows each, every result of
+// a cell depends on that cell's rows only (never on B, on the other cells or on the thread count),
+// and parameter gradients come back per cell, overwritten, for an exact sum over cells
+// (model/gradsum.h); ldc is the distance between two cells' gradients, so that one buffer can hold
+// several layers' per-cell gradients side by side. The plain forms are the same computation with all N rows as one cell, and
+// accumulate their parameter gradients (+=).
 #ifndef KIDA_LAYERS_H
 #define KIDA_LAYERS_H
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/csr.h"
+#include "model/gradsum.h"
 #include "model/pathmap.h"
 
 // ---- pathway embedding: tokens from sparse genes (x[P] = cls)
@@ -33,6 +41,24 @@ void pathemb_backward(float *demb_w,        // (M,C)
                       const Csr *x,         // (B,G)
                       const float *zero,    // (G)
                       const PathwayMap *map, size_t C);
+// The gradient of the B cells' tokens summed exactly (model/gradsum.h), in two steps around the
+// collective gradsum_open of the blocks emb_w, emb_b, cls (in that order in lmax, off, scale):
+// pathemb_backward_max gives each block's largest |contribution| here, pathemb_backward_add adds
+// emb_b, cls and the nonzero genes' part of emb_w. The zero-count part of emb_w is linear in
+// emb_b's gradient: pathemb_zero_backward adds it after the sum is complete. x is not read when B = 0.
+void pathemb_backward_max(double lmax[3],
+                          const float *dout,    // (B,T,C)
+                          const Csr *x,         // (B,G)
+                          const PathwayMap *map, size_t B, size_t C);
+void pathemb_backward_add(GradSum *s, const size_t off[3], const double scale[3],
+                          const float *dout,    // (B,T,C)
+                          const Csr *x,         // (B,G)
+                          const PathwayMap *map, size_t B, size_t C);
+// demb_w[r] += zero[g_r] · demb_b[token of r]: the zero-count term's gradient, from the summed demb_b.
+void pathemb_zero_backward(float *demb_w,        // (M,C)
+                           const float *demb_b,  // (P,C)
+                           const float *zero,    // (G)
+                           const PathwayMap *map, size_t C);
 
 // ---- LayerNorm over the last dimension, eps 1e-5, biased variance
 void layernorm_forward(float *out,          // (N,C)
@@ -51,6 +77,16 @@ void layernorm_backward(float *din,         // (N,C)
                         const float *rstd,  // (N)
                         const float *w,     // (C)
                         size_t N, size_t C);
+void layernorm_backward_cells(float *din,         // (B·R,C) +=
+                              float *dw,          // (B,C) per cell, cell b at dw + b·ldc
+                              float *db,          // (B,C) per cell, cell b at db + b·ldc
+                              size_t ldc,
+                              const float *dout,  // (B·R,C)
+                              const float *in,    // (B·R,C)
+                              const float *mean,  // (B·R)
+                              const float *rstd,  // (B·R)
+                              const float *w,     // (C)
+                              size_t B, size_t R, size_t C);
 
 // ---- linear: out = in wᵀ + b (torch.nn.Linear layout); b may be NULL
 void linear_forward(float *out,             // (N,OC)
@@ -58,6 +94,11 @@ void linear_forward(float *out,             // (N,OC)
                     const float *w,         // (OC,IC)
                     const float *b,         // (OC)
                     size_t N, size_t IC, size_t OC);
+void linear_forward_cells(float *out,       // (B·R,OC)
+                          const float *in,  // (B·R,IC)
+                          const float *w,   // (OC,IC)
+                          const float *b,   // (OC)
+                          size_t B, size_t R, size_t IC, size_t OC);
 // din may be NULL (no input gradient wanted); db may be NULL.
 void linear_backward(float *din,            // (N,IC)
                      float *dw,             // (OC,IC)
@@ -66,6 +107,15 @@ void linear_backward(float *din,            // (N,IC)
                      const float *in,       // (N,IC)
                      const float *w,        // (OC,IC)
                      size_t N, size_t IC, size_t OC);
+// din may be NULL, db may be NULL; dw is required.
+void linear_backward_cells(float *din,          // (B·R,IC) +=
+                           float *dw,           // (B,OC,IC) per cell, cell b at dw + b·ldc
+                           float *db,           // (B,OC) per cell, cell b at db + b·ldc
+                           size_t ldc,
+                           const float *dout,   // (B·R,OC)
+                           const float *in,     // (B·R,IC)
+                           const float *w,      // (OC,IC)
+                           size_t B, size_t R, size_t IC, size_t OC);
 
 // ---- GELU, exact erf form. gelu_forward may run in place (out == in).
 void gelu_forward(float *out, const float *in, size_t N);                 // (N), (N)

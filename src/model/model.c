@@ -131,6 +131,11 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
         m->adam_v = xcalloc(m->n_params, sizeof(float));
         if (c->dropout > 0.0f) m->mask_mem = xmalloc(c->L * 2 * max_B * c->T * c->C);
         m->a.mask = m->mask_mem;
+        gradsum_init(&m->gsum, m->n_params);
+        // per cell: every parameter but the embedding's (emb_w, emb_b, cls: the first three tensors)
+        m->cell_ld = (size_t)(m->p.emb_w + m->n_params - m->p.ln1_w);
+        m->cell_g = xmalloc(max_B * m->cell_ld * sizeof(float));
+        m->cell_parts = xmalloc((12 * c->L + 6) * sizeof(GradPart));
     }
     m->n_acts = model_act_layout(&m->a, NULL, c, max_B, m->training);
     m->acts_mem = xcalloc(m->n_acts, sizeof(float));
@@ -150,6 +155,9 @@ void model_free(Model *m) {
     free(m->adam_v);
     free(m->acts_mem);
     free(m->mask_mem);
+    if (m->training) gradsum_free(&m->gsum);
+    free(m->cell_g);
+    free(m->cell_parts);
     memset(m, 0, sizeof *m);
 }
 
@@ -230,9 +238,9 @@ void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t ste
         uint8_t *keep1 = pdrop > 0.0f ? a->mask + (2 * l + 1) * m->max_B * T * C : NULL;
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, xin, p->ln1_w + l * C, p->ln1_b + l * C, BT, C);
-        linear_forward(qkv, ln1, p->qkv_w + l * 3 * C * C, p->qkv_b + l * 3 * C, BT, C, 3 * C);
+        linear_forward_cells(qkv, ln1, p->qkv_w + l * 3 * C * C, p->qkv_b + l * 3 * C, B, T, C, 3 * C);
         attention_forward(atty, last ? a->attn : NULL, qkv, B, T, C, c->NH, q0);
-        linear_forward(a->proj, atty, p->proj_w + l * C * C, p->proj_b + l * C, n, C, C);
+        linear_forward_cells(a->proj, atty, p->proj_w + l * C * C, p->proj_b + l * C, B, Tq, C, C);
         const float *res = xin;
         if (last) {
             rows_gather(mid, xin, B, T, C, P);
@@ -241,43 +249,89 @@ void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t ste
         residual_forward(mid, keep0, res, a->proj, cell_ids, seed, model_dropout_stream(step, l, 0), pdrop, B,
                          Tq * C, q0 * C);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, mid, p->ln2_w + l * C, p->ln2_b + l * C, n, C);
-        linear_forward(fch, ln2, p->fc1_w + l * F * C, p->fc1_b + l * F, n, C, F);
+        linear_forward_cells(fch, ln2, p->fc1_w + l * F * C, p->fc1_b + l * F, B, Tq, C, F);
         gelu_forward(fch_gelu, fch, n * F);
-        linear_forward(a->proj, fch_gelu, p->fc2_w + l * C * F, p->fc2_b + l * C, n, F, C);
+        linear_forward_cells(a->proj, fch_gelu, p->fc2_w + l * C * F, p->fc2_b + l * C, B, Tq, F, C);
         residual_forward(xout, keep1, mid, a->proj, cell_ids, seed, model_dropout_stream(step, l, 1), pdrop, B,
                          Tq * C, q0 * C);
     }
     const float *xl = slot(m, a->resid, L, BT * C);  // (B,C) the cls rows after the last layer
     layernorm_forward(a->embedding, a->lnf_mean, a->lnf_rstd, xl, p->lnf_w, p->lnf_b, B, C);
-    linear_forward(a->h1, a->embedding, p->head1_w, p->head1_b, B, C, C);
+    linear_forward_cells(a->h1, a->embedding, p->head1_w, p->head1_b, B, 1, C, C);
     gelu_forward(a->h1_gelu, a->h1, B * C);
-    linear_forward(a->logits, a->h1_gelu, p->head2_w, p->head2_b, B, C, c->K);
+    linear_forward_cells(a->logits, a->h1_gelu, p->head2_w, p->head2_b, B, 1, C, c->K);
 }
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
 
-void model_backward(Model *m, const float *dlogits, const float *demb) {
+// The parameter blocks whose per-cell gradients wait side by side in m->cell_g until the backward
+// pass is done: then one exact sum of all of them, with one collective max.
+typedef struct {
+    Model *m;
+    size_t n, at;  // blocks so far, floats used per cell
+} Group;
+
+// Room for the per-cell gradient of grad[0..len): cell 0's slot (cell b at + b·cell_ld).
+static float *group_slot(Group *gr, const float *grad, size_t len) {
+    Model *m = gr->m;
+    if (gr->n == 12 * m->cfg.L + 6 || gr->at + len > m->cell_ld) FATAL("internal error", "model backward: gradient slots overflow");
+    float *v = m->cell_g + gr->at;
+    m->cell_parts[gr->n++] = (GradPart){(size_t)(grad - m->grads), len, v, m->cell_ld};
+    gr->at += len;
+    return v;
+}
+
+// The whole exact sum: one collective max for the dense blocks and the embedding's, then the adds.
+static void group_sum(Group *gr, size_t B) {
+    Model *m = gr->m;
+    const ModelConfig *c = &m->cfg;
+    size_t k = gr->n + 3;
+    size_t *off = xmalloc(k * sizeof(size_t)), *len = xmalloc(k * sizeof(size_t));
+    double *lmax = xmalloc(k * sizeof(double)), *scale = xmalloc(k * sizeof(double));
+    gradsum_parts_max(m->cell_parts, gr->n, B, lmax);
+    pathemb_backward_max(lmax + gr->n, m->a.dresid, m->x, m->map, B, c->C);
+    for (size_t i = 0; i < gr->n; i++) off[i] = m->cell_parts[i].off, len[i] = m->cell_parts[i].len;
+    const float *eg[3] = {m->g.emb_w, m->g.emb_b, m->g.cls};
+    size_t el[3] = {c->M * c->C, c->P * c->C, c->C};
+    for (size_t i = 0; i < 3; i++) off[gr->n + i] = (size_t)(eg[i] - m->grads), len[gr->n + i] = el[i];
+    gradsum_open(&m->gsum, k, off, len, lmax, scale);
+    gradsum_parts_add(&m->gsum, m->cell_parts, gr->n, B, scale);
+    pathemb_backward_add(&m->gsum, off + gr->n, scale + gr->n, m->a.dresid, m->x, m->map, B, c->C);
+    free(off), free(len), free(lmax), free(scale);
+}
+
+void model_backward_begin(Model *m, size_t n_cells, GradMaxFn max, void *ctx) {
     if (!m->training) FATAL("internal error", "model_backward on a model built for inference (training = 0)");
-    if (!m->x) FATAL("internal error", "model_backward before model_forward");
+    gradsum_begin(&m->gsum, n_cells, max, ctx);
+}
+
+void model_backward_part(Model *m, const float *dlogits, const float *demb, size_t B) {
+    if (!m->training) FATAL("internal error", "model_backward on a model built for inference (training = 0)");
+    if (B && !m->x) FATAL("internal error", "model_backward before model_forward");
+    if (B && B != m->B) FATAL("internal error", "model_backward_part: %zu cells, the last forward had %zu", B, m->B);
     const ModelConfig *c = &m->cfg;
     const ParamTensors *p = &m->p, *g = &m->g;
     ActTensors *a = &m->a;
-    size_t B = m->B, P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, BT = B * T;
+    size_t P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, K = c->K, BT = B * T;
     float pdrop = c->dropout;
+    size_t ld = m->cell_ld;
+    Group gr = {.m = m};
 
     // head: logits = GELU(e W1ᵀ + b1) W2ᵀ + b2
     float *dh1g = a->dhead, *dh1 = a->dhead + B * C, *de = a->dcls;  // (B,C) each
     zero(a->dhead, 2 * B * C);
-    linear_backward(dh1g, g->head2_w, g->head2_b, dlogits, a->h1_gelu, p->head2_w, B, C, c->K);
+    linear_backward_cells(dh1g, group_slot(&gr, g->head2_w, K * C), group_slot(&gr, g->head2_b, K), ld, dlogits,
+                          a->h1_gelu, p->head2_w, B, 1, C, K);
     gelu_backward(dh1, dh1g, a->h1, B * C);
     if (demb) memcpy(de, demb, B * C * sizeof(float));
     else zero(de, B * C);
-    linear_backward(de, g->head1_w, g->head1_b, dh1, a->embedding, p->head1_w, B, C, C);
+    linear_backward_cells(de, group_slot(&gr, g->head1_w, C * C), group_slot(&gr, g->head1_b, C), ld, dh1,
+                          a->embedding, p->head1_w, B, 1, C, C);
     // final LayerNorm of the cls rows: dx (B,C) into dhead's first half
     float *dx = a->dhead;
     zero(dx, B * C);
-    layernorm_backward(dx, g->lnf_w, g->lnf_b, de, slot(m, a->resid, L, BT * C), a->lnf_mean, a->lnf_rstd, p->lnf_w,
-                       B, C);
+    layernorm_backward_cells(dx, group_slot(&gr, g->lnf_w, C), group_slot(&gr, g->lnf_b, C), ld, de,
+                             slot(m, a->resid, L, BT * C), a->lnf_mean, a->lnf_rstd, p->lnf_w, B, 1, C);
     memcpy(a->dcls, dx, B * C * sizeof(float));
     dx = a->dcls;  // the last layer's output gradient, cls rows only
 
@@ -300,14 +354,16 @@ void model_backward(Model *m, const float *dlogits, const float *demb) {
             residual_backward(NULL, dy, dx, keep1, pdrop, B, Tq * C);
         }
         zero(a->dfch_gelu, n * F);
-        linear_backward(a->dfch_gelu, g->fc2_w + l * C * F, g->fc2_b + l * C, dy, fch_gelu, p->fc2_w + l * C * F, n,
-                        F, C);
+        linear_backward_cells(a->dfch_gelu, group_slot(&gr, g->fc2_w + l * C * F, C * F), group_slot(&gr, g->fc2_b + l * C, C),
+                              ld, dy, fch_gelu, p->fc2_w + l * C * F, B, Tq, F, C);
         zero(a->dfch, n * F);
         gelu_backward(a->dfch, a->dfch_gelu, fch, n * F);
         zero(a->dc2, n * C);
-        linear_backward(a->dc2, g->fc1_w + l * F * C, g->fc1_b + l * F, a->dfch, ln2, p->fc1_w + l * F * C, n, C, F);
-        layernorm_backward(dx, g->ln2_w + l * C, g->ln2_b + l * C, a->dc2, mid, slot(m, a->ln2_mean, l, BT),
-                           slot(m, a->ln2_rstd, l, BT), p->ln2_w + l * C, n, C);  // dx is now d mid
+        linear_backward_cells(a->dc2, group_slot(&gr, g->fc1_w + l * F * C, F * C), group_slot(&gr, g->fc1_b + l * F, F),
+                              ld, a->dfch, ln2, p->fc1_w + l * F * C, B, Tq, C, F);
+        layernorm_backward_cells(dx, group_slot(&gr, g->ln2_w + l * C, C), group_slot(&gr, g->ln2_b + l * C, C), ld,
+                                 a->dc2, mid, slot(m, a->ln2_mean, l, BT), slot(m, a->ln2_rstd, l, BT),
+                                 p->ln2_w + l * C, B, Tq, C);  // dx is now d mid
 
         // attention branch: mid = xin + Dropout(proj(attention(qkv(LN1(xin)))))
         dy = dx;
@@ -317,20 +373,42 @@ void model_backward(Model *m, const float *dlogits, const float *demb) {
             residual_backward(NULL, dy, dx, keep0, pdrop, B, Tq * C);
         }
         zero(a->dc2, n * C);
-        linear_backward(a->dc2, g->proj_w + l * C * C, g->proj_b + l * C, dy, atty, p->proj_w + l * C * C, n, C, C);
+        linear_backward_cells(a->dc2, group_slot(&gr, g->proj_w + l * C * C, C * C), group_slot(&gr, g->proj_b + l * C, C),
+                              ld, dy, atty, p->proj_w + l * C * C, B, Tq, C, C);
         zero(a->dqkv, BT * 3 * C);
         attention_backward(a->dqkv, a->dc2, qkv, B, T, C, c->NH, q0);
         zero(a->dc1, BT * C);
-        linear_backward(a->dc1, g->qkv_w + l * 3 * C * C, g->qkv_b + l * 3 * C, a->dqkv, ln1, p->qkv_w + l * 3 * C * C,
-                        BT, C, 3 * C);
+        linear_backward_cells(a->dc1, group_slot(&gr, g->qkv_w + l * 3 * C * C, 3 * C * C),
+                              group_slot(&gr, g->qkv_b + l * 3 * C, 3 * C), ld, a->dqkv, ln1, p->qkv_w + l * 3 * C * C,
+                              B, T, C, 3 * C);
         if (last) {  // dx (B,C) is the residual gradient of the cls rows; the others get none
             zero(a->dresid, BT * C);
             rows_scatter_add(a->dresid, dx, B, T, C, P);
         }
-        layernorm_backward(a->dresid, g->ln1_w + l * C, g->ln1_b + l * C, a->dc1, xin, slot(m, a->ln1_mean, l, BT),
-                           slot(m, a->ln1_rstd, l, BT), p->ln1_w + l * C, BT, C);
+        layernorm_backward_cells(a->dresid, group_slot(&gr, g->ln1_w + l * C, C), group_slot(&gr, g->ln1_b + l * C, C),
+                                 ld, a->dc1, xin, slot(m, a->ln1_mean, l, BT), slot(m, a->ln1_rstd, l, BT),
+                                 p->ln1_w + l * C, B, T, C);
     }
-    pathemb_backward(g->emb_w, g->emb_b, g->cls, a->dresid, m->x, m->gene_zero, m->map, C);
+    group_sum(&gr, B);  // a->dresid is the gradient of the tokens: the embedding's blocks too
+}
+
+void model_backward_end(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    size_t PC = c->P * c->C, off_b = (size_t)(m->g.emb_b - m->grads);
+    const GradBlock *bb = gradsum_block(&m->gsum, off_b);
+    if (!bb) FATAL("internal error", "model_backward_end without model_backward_part");
+    // the zero-count term of emb_w needs this batch's emb_b gradient alone (grads may hold more)
+    float *db = xmalloc(PC * sizeof(float));  // (P,C)
+    for (size_t i = 0; i < PC; i++) db[i] = gradsum_value(&m->gsum, bb, off_b + i);
+    gradsum_to_float(&m->gsum, m->grads);
+    pathemb_zero_backward(m->g.emb_w, db, m->gene_zero, m->map, c->C);
+    free(db);
+}
+
+void model_backward(Model *m, const float *dlogits, const float *demb) {
+    model_backward_begin(m, m->B, NULL, NULL);
+    model_backward_part(m, dlogits, demb, m->B);
+    model_backward_end(m);
 }
 
 size_t model_flops_per_cell(const ModelConfig *c, int training) {

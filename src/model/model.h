@@ -10,6 +10,7 @@
 
 #include "core/csr.h"
 #include "core/rng.h"
+#include "model/gradsum.h"
 #include "model/pathmap.h"
 
 typedef struct {
@@ -128,6 +129,10 @@ typedef struct {
     float *acts_mem;
     uint8_t *mask_mem;
     ActTensors a;
+    GradSum gsum;            // training: the exact sum of the batch's per-cell gradients
+    float *cell_g;           // training: (max_B, cell_ld) per-cell gradients of every block but the embedding's
+    size_t cell_ld;
+    GradPart *cell_parts;    // training: the blocks of cell_g
 } Model;
 
 // Points the tables at consecutive tensors of `base` (host or device memory: pointer arithmetic
@@ -148,13 +153,26 @@ void model_free(Model *m);
 // "Input"); the model keeps pointers to x until the next forward, so x must stay alive until
 // model_backward. cell_ids (B): global cell indices, the dropout keys (may be NULL when not
 // training or dropout is 0); step: optimiser step, seed: run seed (dropout streams).
-// Fills m->logits, m->embedding, m->attn.
+// Fills m->logits, m->embedding, m->attn. A cell's outputs do not depend on the other cells of
+// the batch, on its place in it or on the thread count (the layers' _cells forms).
 void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t step, uint64_t seed);
 // Sets every gradient to zero (one memset).
 void model_zero_grad(Model *m);
 // Accumulates (+=) parameter gradients of the last forward from dlogits (B,K) and, if not NULL,
-// demb (B,C), the gradient with respect to m->embedding. Training models only.
+// demb (B,C), the gradient with respect to m->embedding. Training models only. The gradient is
+// the exact sum over the cells of each cell's contribution (model/gradsum.h): it does not depend
+// on how the same cells are grouped into batches, nor on the thread count.
 void model_backward(Model *m, const float *dlogits, const float *demb);
+// The same for a batch split over processes, bit-identical to model_backward on the whole batch
+// for every split. Each process calls, in this order:
+//   model_backward_begin(m, n_cells, max, ctx)  n_cells: the global batch; max: the collective max
+//   model_backward_part(m, dlogits, demb, B)     its own cells: B = the last forward's B, or 0 if it
+//                                                has none (it still joins every collective)
+//   an integer all-reduce (sum) of m->gsum.acc (m->n_params values)
+//   model_backward_end(m)                        grads += the batch's gradient
+void model_backward_begin(Model *m, size_t n_cells, GradMaxFn max, void *ctx);
+void model_backward_part(Model *m, const float *dlogits, const float *demb, size_t B);
+void model_backward_end(Model *m);
 
 // Floating-point operations per cell of one forward (training = 0) or forward + backward
 // (training = 1), counting multiply and add as 2, for the work actually done (the last layer

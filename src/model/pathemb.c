@@ -1,5 +1,7 @@
 // pathemb: the sparse gene -> pathway-token embedding (see layers.h). Only the nonzero genes of a
-// cell are touched; the zero-count part of every token is one (P,C) term per forward.
+// cell are touched; the zero-count part of every token is one (P,C) term per forward, and its
+// gradient one (M,C) pass per step from the summed bias gradient.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -54,31 +56,47 @@ static int64_t csr_row_lower_bound(const Csr *x, size_t b, int32_t g) {
     return lo;
 }
 
-void pathemb_backward(float *demb_w, float *demb_b, float *dcls, const float *dout, const Csr *x,
-                      const float *zero, const PathwayMap *map, size_t C) {
-    size_t B = x->n_rows, P = map->P, T = P + 1, G = map->G;
-#pragma omp parallel
-    {
-        // bias, cls and the zero-count term: all need Σ_b dout[b,j], per token
-        float *s = xmalloc(C * sizeof(float));  // (C)
-#pragma omp for schedule(static)
-        for (size_t j = 0; j < T; j++) {
-            memset(s, 0, C * sizeof(float));
-            for (size_t b = 0; b < B; b++) {
-                const float *d = dout + (b * T + j) * C;  // (C)
-                for (size_t c = 0; c < C; c++) s[c] += d[c];
-            }
-            float *dst = j < P ? demb_b + j * C : dcls;  // (C)
-            for (size_t c = 0; c < C; c++) dst[c] += s[c];
-            if (j == P) continue;
-            for (size_t r = map->path_ptr[j]; r < map->path_ptr[j + 1]; r++) {
-                float zg = zero[map->member_gene[r]];
-                float *dw = demb_w + r * C;  // (C)
-                for (size_t c = 0; c < C; c++) dw[c] += zg * s[c];
+void pathemb_backward_max(double lmax[3], const float *dout, const Csr *x, const PathwayMap *map, size_t B, size_t C) {
+    size_t P = map->P, T = P + 1;
+    // largest |dout| of every (cell, token) row: the bound of each block's contributions
+    float *rm = xmalloc((B ? B : 1) * T * sizeof(float));  // (B,T)
+    float mb = 0.0f, mc = 0.0f;
+#pragma omp parallel for schedule(static) reduction(max : mb, mc)
+    for (size_t b = 0; b < B; b++) {
+        for (size_t j = 0; j < T; j++) rm[b * T + j] = gradsum_max_abs(dout + (b * T + j) * C, C);
+        for (size_t j = 0; j < P; j++) mb = rm[b * T + j] > mb ? rm[b * T + j] : mb;
+        mc = rm[b * T + P] > mc ? rm[b * T + P] : mc;
+    }
+    double mw = 0.0;  // emb_w: a nonzero d of gene g adds d · dout[b, token(r)] to each of its rows r
+#pragma omp parallel for schedule(static) reduction(max : mw)
+    for (size_t b = 0; b < B; b++)
+        for (int64_t k = x->indptr[b]; k < x->indptr[b + 1]; k++) {
+            size_t g = (size_t)x->indices[k];
+            double d = fabs((double)x->data[k]);
+            for (size_t q = map->gene_ptr[g]; q < map->gene_ptr[g + 1]; q++) {
+                double v = d * (double)rm[b * T + map->row_token[map->gene_rows[q]]];
+                mw = v > mw ? v : mw;
             }
         }
-        free(s);
-        // the nonzeros: every membership row belongs to one gene, so threads own gene ranges
+    free(rm);
+    lmax[0] = mw, lmax[1] = mb, lmax[2] = mc;
+}
+
+void pathemb_backward_add(GradSum *s, const size_t off[3], const double scale[3], const float *dout, const Csr *x,
+                          const PathwayMap *map, size_t B, size_t C) {
+    size_t P = map->P, T = P + 1, G = map->G;
+    // emb_b and cls: every cell's token rows as they are
+    enum { SLICE = 2048 };
+    size_t ns = (P * C + SLICE - 1) / SLICE;
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < ns; j++) {
+        size_t i0 = j * SLICE, n = P * C - i0 < SLICE ? P * C - i0 : SLICE;
+        for (size_t b = 0; b < B; b++) gradsum_add(s->acc + off[1] + i0, dout + b * T * C + i0, n, scale[1]);
+    }
+    for (size_t b = 0; b < B; b++) gradsum_add(s->acc + off[2], dout + (b * T + P) * C, C, scale[2]);
+    // the nonzeros: every membership row belongs to one gene, so threads own gene ranges
+#pragma omp parallel
+    {
 #ifdef _OPENMP
         size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
 #else
@@ -92,11 +110,43 @@ void pathemb_backward(float *demb_w, float *demb_b, float *dcls, const float *do
                 float d = x->data[k];
                 for (size_t q = map->gene_ptr[g]; q < map->gene_ptr[g + 1]; q++) {
                     size_t r = map->gene_rows[q];
-                    const float *dt = db + map->row_token[r] * C;  // (C)
-                    float *dw = demb_w + r * C;                     // (C)
-                    for (size_t c = 0; c < C; c++) dw[c] += d * dt[c];
+                    gradsum_add_scaled(s->acc + off[0] + r * C, db + map->row_token[r] * C, d, C, scale[0]);
                 }
             }
         }
     }
+}
+
+void pathemb_zero_backward(float *demb_w, const float *demb_b, const float *zero, const PathwayMap *map, size_t C) {
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < map->P; j++) {
+        const float *s = demb_b + j * C;  // (C)
+        for (size_t r = map->path_ptr[j]; r < map->path_ptr[j + 1]; r++) {
+            float zg = zero[map->member_gene[r]];
+            if (zg == 0.0f) continue;
+            float *dw = demb_w + r * C;  // (C)
+            for (size_t c = 0; c < C; c++) dw[c] += zg * s[c];
+        }
+    }
+}
+
+void pathemb_backward(float *demb_w, float *demb_b, float *dcls, const float *dout, const Csr *x,
+                      const float *zero, const PathwayMap *map, size_t C) {
+    size_t MC = map->M * C, PC = map->P * C, B = x->n_rows;
+    GradSum s;
+    gradsum_init(&s, MC + PC + C);
+    gradsum_begin(&s, B, NULL, NULL);
+    size_t off[3] = {0, MC, MC + PC}, len[3] = {MC, PC, C};
+    double lmax[3], scale[3];
+    pathemb_backward_max(lmax, dout, x, map, B, C);
+    gradsum_open(&s, 3, off, len, lmax, scale);
+    pathemb_backward_add(&s, off, scale, dout, x, map, B, C);
+    float *g = xcalloc(MC + PC + C, sizeof(float));  // emb_w | emb_b | cls of this batch
+    gradsum_to_float(&s, g);
+    pathemb_zero_backward(g, g + MC, zero, map, C);
+    for (size_t i = 0; i < MC; i++) demb_w[i] += g[i];
+    for (size_t i = 0; i < PC; i++) demb_b[i] += g[MC + i];
+    for (size_t i = 0; i < C; i++) dcls[i] += g[MC + PC + i];
+    free(g);
+    gradsum_free(&s);
 }

@@ -10,6 +10,7 @@
 #include "kernels/gpu.h"
 #include "loss/losses.h"
 #include "mpi/exchange.h"
+#include "train/gradreduce.h"
 
 size_t train_n_batches(size_t n_ids, size_t batch) { return (n_ids + batch - 1) / batch; }
 
@@ -61,10 +62,11 @@ static void student_loss(const Model *m, const float *logits, const float *embed
                          const float *soft, size_t s0, size_t c, size_t n, const TrainOptions *o, float *dlogits,
                          float *demb, double out[2]) {
     size_t K = m->cfg.K, C = m->cfg.C;
-    double kd = c ? kd_forward(logits, soft, c, K, o->tau) : 0.0;
+    double *rows = xmalloc((c ? c : 1) * sizeof(double));  // per-cell KD, summed in batch order
+    for (size_t i = 0; i < c; i++) rows[i] = kd_forward(logits + i * K, soft + i * K, 1, K, o->tau);
     if (c) kd_backward(dlogits, logits, soft, c, K, o->tau, o->alpha / (float)n);
-    dist_allreduce_sum_f64(d, &kd, 1);
-    out[0] = kd / (double)n;
+    out[0] = grad_reduce_sum_rows(d, rows, c, n) / (double)n;
+    free(rows);
     out[1] = 0;
     if (o->beta == 0.0f) return;
     // the clustering loss sees the whole global batch, in global batch order
@@ -73,10 +75,14 @@ static void student_loss(const Model *m, const float *logits, const float *embed
     float *E = xmalloc(n * C * sizeof(float)), *Q = xmalloc(n * K * sizeof(float));
     dist_allgatherv_f32(d, embedding, c * C, E, NULL);
     dist_allgatherv_f32(d, q, c * K, Q, NULL);
-    // each rank computes its own rows of the similarity matrix; the K x K sums are all-reduced
+    // each rank computes its own rows of the similarity matrix; the rows of U = S Q are gathered
+    // and every rank forms the K x K sums from all of them in batch order
     AdaBlock blk;
     ada_block_begin(&blk, E, Q, n, C, K, s0, c);
-    dist_allreduce_sum_f64(d, blk.n, K * K);
+    double *U = xmalloc(n * K * sizeof(double));
+    dist_allgatherv_f64(d, blk.U, c * K, U, NULL);
+    ada_block_sum(&blk, Q, U);
+    free(U);
     out[1] = ada_block_loss(&blk);
     ada_block_backward(&blk, demb, dlogits, E, Q, o->beta);
     ada_block_free(&blk);
@@ -119,6 +125,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
     float *demb = xmalloc((maxc ? maxc : 1) * C * sizeof(float));
     float *probs = xmalloc((maxc ? maxc : 1) * K * sizeof(float));
     int32_t *lab = xmalloc((maxc ? maxc : 1) * sizeof(int32_t));
+    double *rowloss = xmalloc((maxc ? maxc : 1) * sizeof(double));
     size_t total_steps = o->epochs * nb;
     double t0 = wall_time(), win_loss = 0;
     size_t win_steps = 0, win_cells = 0;
@@ -140,10 +147,9 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         double loss[3] = {0, 0, 0};  // total, kd, ada
         if (o->loss == LOSS_CE) {
             for (size_t i = 0; i < c; i++) lab[i] = td->labels[ids[i]];
-            double s = c ? ce_forward(probs, logits, lab, c, K) : 0.0;
+            for (size_t i = 0; i < c; i++) rowloss[i] = ce_forward(probs + i * K, logits + i * K, lab + i, 1, K);
             if (c) ce_backward(dlogits, probs, lab, c, K, 1.0f / (float)bsz);
-            dist_allreduce_sum_f64(d, &s, 1);
-            loss[0] = s / (double)bsz;
+            loss[0] = grad_reduce_sum_rows(d, rowloss, c, bsz) / (double)bsz;
         } else {
             double part[2];
             student_loss(m, logits, embedding, d, soft + off[t] * K, s0[t], c, bsz, o, dlogits, demb, part);
@@ -166,8 +172,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
             model_cuda_adam_step(gpu, &o->adam, lr, *step);
             if (o->debug_sync) model_cuda_download_params(gpu, m);
         } else {
-            if (c) model_backward(m, dlogits, de);
-            dist_allreduce_sum_f32(d, m->grads, m->n_params);
+            grad_reduce_backward(m, d, dlogits, de, c, bsz);  // exact: the same on any rank count
             double gnorm = grad_clip(m->grads, m->n_params, o->adam.clip_norm);
             if (!isfinite(gnorm)) { stop_nonfinite(st, 2, gnorm, step, &b); break; }
             adam_step(m->params, m->grads, m->adam_m, m->adam_v, m->n_params, &o->adam, lr, *step, o->decay_mask);
@@ -210,6 +215,6 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
     if (o->gpu) model_cuda_download_params(o->gpu, m);  // the host model is current after train_epoch
     csr_free(&rows);
     free(soft); free(perm); free(s0); free(cnt); free(off); free(want);
-    free(dlogits); free(demb); free(probs); free(lab);
+    free(dlogits); free(demb); free(probs); free(lab); free(rowloss);
     return t;
 }

@@ -1,9 +1,12 @@
 // trainer: data-parallel training of one model (teacher or student). One global sample order per
 // epoch from the seed; each global batch is cut into contiguous per-rank slices (dist_block), the
-// slice's cells are fetched from their owners (exchange_rows), gradients are summed with one
-// all-reduce of the flat buffer, and every rank takes the same Adam step. Loss terms that do not
-// decompose over cells (the clustering loss) see the whole gathered batch. So the losses do not
-// depend on the rank count beyond floating-point summation order.
+// slice's cells are fetched from their owners (exchange_rows), the gradient is summed exactly over
+// the cells with one integer all-reduce (train/gradreduce.h), and every rank takes the same Adam
+// step. Loss terms that do not decompose over cells (the clustering loss) see the whole gathered
+// batch. The unit of work is one cell: a cell's forward, loss terms and gradient contribution do
+// not depend on which rank or batch slot holds it, and every sum over cells is exact or taken in
+// batch order, so weights, losses and outputs are bit-identical on any rank count (CPU; the GPU
+// path all-reduces float gradients).
 #ifndef KIDA_TRAINER_H
 #define KIDA_TRAINER_H
 #include <stddef.h>

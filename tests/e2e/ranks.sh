@@ -1,48 +1,39 @@
-# Ranks must not change the answer: 1, 2 and 4 ranks (oversubscribed) give the same
-# preprocessing statistics, pathways, loss curve, anchors and labels; a checkpoint written by 2
-# ranks resumes on 1; a rank that dies ends the job with a message instead of a hang.
+# Ranks must not change the answer: 1, 2, 3 and 4 ranks (oversubscribed) give bit-identical model
+# files (weights, preprocessing, pathways) and outputs (labels, anchors, X_kida, probabilities,
+# attention, loss history), compared by h5diff without tolerance; a checkpoint written by 2 ranks
+# resumed on 3 gives the same bits again; a rank that dies ends the job with a message instead of
+# a hang. The network (tests/e2e/ranks.conf) is one where summing float gradients per rank made 1
+# and 2 ranks disagree on labels and embeddings. Each run takes a few seconds to half a minute.
 . "$TOP_SRCDIR/tests/e2e/lib.sh"
 [ -n "${MPIEXEC:-}" ] && command -v "$MPIEXEC" >/dev/null 2>&1 || { echo "no mpiexec: skip"; exit 77; }
 run() { n=$1; shift; timeout 300 "$MPIEXEC" --oversubscribe -np "$n" "$KIDA" "$@"; }
-for n in 1 2 4; do
-    run $n annotate $SMALL --out "$WORK/r$n.h5ad" --model-out "$WORK/m$n.h5" --quiet >"$WORK/log$n" 2>&1 || { cat "$WORK/log$n"; fail "$n ranks"; }
+NET="--config tests/e2e/ranks.conf"
+# the same bits: whole files, except the config text (it names the output paths)
+same() {
+    h5diff --exclude-path /uns/kida/config "$WORK/r1.h5ad" "$2" >"$WORK/diff" 2>&1 || { head -n 20 "$WORK/diff"; fail "$1: outputs differ"; }
+    [ -z "${3:-}" ] || h5diff --exclude-path /config "$WORK/m1.h5" "$3" >"$WORK/diff" 2>&1 || { head -n 20 "$WORK/diff"; fail "$1: model files differ"; }
+}
+for n in 1 2 3 4; do
+    s=$(date +%s)
+    run $n annotate $NET --out "$WORK/r$n.h5ad" --model-out "$WORK/m$n.h5" --quiet >"$WORK/log$n" 2>&1 || { cat "$WORK/log$n"; fail "$n ranks"; }
+    [ $n -eq 1 ] || same "$n ranks" "$WORK/r$n.h5ad" "$WORK/m$n.h5"
+    pass "$n rank(s): $(( $(date +%s) - s )) s$([ $n -eq 1 ] || echo ', bit-identical to 1 rank')"
 done
-$PYH5 - "$WORK" <<'PY' || fail "rank counts disagree"
+# the comparison is not vacuous: the outputs hold what they should
+$PYH5 - "$WORK" <<'PY' || fail "outputs incomplete"
 import sys, h5py, numpy as np
-w = sys.argv[1]
-def rel(a, b):
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), 1e-3)))
-m = {n: h5py.File(f"{w}/m{n}.h5", "r") for n in (1, 2, 4)}
-r = {n: h5py.File(f"{w}/r{n}.h5ad", "r") for n in (1, 2, 4)}
-for n in (2, 4):
-    assert list(m[1]["prep/genes"][:]) == list(m[n]["prep/genes"][:]), "model genes differ"
-    assert list(m[1]["pathways/names"][:]) == list(m[n]["pathways/names"][:]), "pathways differ"
-    for k in ("mean", "std"):
-        d = rel(m[1]["prep/" + k][:], m[n]["prep/" + k][:])
-        print(f"{n} ranks: prep {k} max rel diff {d:.2e}"); assert d <= 1e-6
-    h1, hn = r[1]["uns/kida/history"][:], r[n]["uns/kida/history"][:]
-    d = rel(h1[:, 1:4], hn[:, 1:4])
-    print(f"{n} ranks: loss curve max rel diff {d:.2e}"); assert d <= 1e-4, d
-    a1, an = r[1]["obs/kida_is_anchor"][:], r[n]["obs/kida_is_anchor"][:]
-    print(f"{n} ranks: anchors differing {int((a1 != an).sum())}"); assert (a1 == an).all()
-    l1, ln = r[1]["obs/kida_label_raw/codes"][:], r[n]["obs/kida_label_raw/codes"][:]
-    agree = float((l1 == ln).mean())
-    print(f"{n} ranks: identical labels {agree:.4%}"); assert agree >= 0.999
+r = h5py.File(f"{sys.argv[1]}/r1.h5ad", "r")
+x, p, a = r["obsm/X_kida"][:], r["obsm/kida_proba"][:], r["obs/kida_is_anchor"][:]
+print(f"X_kida {x.shape}, probabilities {p.shape}, {int(a.sum())} anchors")
+assert x.shape[0] == p.shape[0] == a.shape[0] > 0 and np.isfinite(x).all() and 0 < a.sum() < a.size
 PY
-pass "1, 2, 4 ranks agree"
-# a checkpoint of a 2-rank run resumed by 1 rank
-KIDA_STOP_AFTER_STEPS=45 run 2 annotate $SMALL --out "$WORK/x.h5ad" >"$WORK/logx" 2>&1
+# a checkpoint of a 2-rank run (stopped mid teacher epoch 1) resumed on 3 ranks
+KIDA_STOP_AFTER_STEPS=45 run 2 annotate $NET --out "$WORK/x.h5ad" --model-out "$WORK/mx.h5" >"$WORK/logx" 2>&1
 grep -q "stopped by signal" "$WORK/logx" || { cat "$WORK/logx"; fail "2-rank run did not stop at the hook"; }
-run 1 annotate $SMALL --out "$WORK/x.h5ad" --resume >"$WORK/logy" 2>&1 || { cat "$WORK/logy"; fail "1-rank resume"; }
+run 3 annotate $NET --out "$WORK/x.h5ad" --model-out "$WORK/mx.h5" --resume >"$WORK/logy" 2>&1 || { cat "$WORK/logy"; fail "3-rank resume"; }
 grep -q "resuming from" "$WORK/logy" || fail "no resume"
-$PYH5 - "$WORK" <<'PY' || fail "resumed on 1 rank differs"
-import sys, h5py, numpy as np
-w = sys.argv[1]
-a, b = h5py.File(f"{w}/r1.h5ad", "r"), h5py.File(f"{w}/x.h5ad", "r")
-l1, l2 = a["obs/kida_label_raw/codes"][:], b["obs/kida_label_raw/codes"][:]
-print(f"2->1 rank resume: identical labels {(l1 == l2).mean():.4%}"); assert (l1 == l2).mean() >= 0.999
-PY
-pass "2-rank checkpoint resumed on 1 rank"
+same "2 -> 3 rank resume" "$WORK/x.h5ad" "$WORK/mx.h5"
+pass "2-rank checkpoint resumed on 3 ranks: bit-identical to 1 rank"
 # a rank that dies: the job must end promptly with a message, not hang
 "$MPIEXEC" --oversubscribe -np 2 "$KIDA" annotate $SMALL --epochs 50 --out "$WORK/z.h5ad" >"$WORK/logz" 2>&1 &
 mpid=$!

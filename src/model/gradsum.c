@@ -1,0 +1,129 @@
+// gradsum: see gradsum.h.
+#include "model/gradsum.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "model/vecmath.h"
+
+void gradsum_init(GradSum *s, size_t n) {
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->acc = xcalloc(n ? n : 1, sizeof(int64_t));
+}
+
+void gradsum_free(GradSum *s) {
+    free(s->acc);
+    free(s->blocks);
+    memset(s, 0, sizeof *s);
+}
+
+void gradsum_begin(GradSum *s, size_t n_cells, GradMaxFn max, void *ctx) {
+    int lg = 0;
+    while (lg < 62 && ((size_t)1 << lg) < n_cells) lg++;
+    s->qbits = 60 - lg < 50 ? 60 - lg : 50;
+    s->max = max;
+    s->ctx = ctx;
+    s->n_blocks = 0;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < s->n; i++) s->acc[i] = 0;
+}
+
+void gradsum_open(GradSum *s, size_t k, const size_t *off, const size_t *len, const double *lmax, double *scale) {
+    double *m = xmalloc((k ? k : 1) * sizeof(double));
+    memcpy(m, lmax, k * sizeof(double));
+    if (s->max) s->max(s->ctx, m, k);
+    if (s->n_blocks + k > s->cap) {
+        s->cap = 2 * (s->n_blocks + k);
+        s->blocks = xrealloc(s->blocks, s->cap * sizeof(GradBlock));
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (!isfinite(m[i]))
+            FATAL("the training diverged: lower --lr, or bound the step with --clip-grad",
+                  "a gradient is not finite (block at parameter %zu of %zu elements, max |g| %g)", off[i], len[i], m[i]);
+        if (off[i] + len[i] > s->n) FATAL("internal error", "gradsum_open: block %zu+%zu beyond %zu", off[i], len[i], s->n);
+        int ex = 0;
+        if (m[i] > 0) frexp(m[i], &ex);  // m < 2^ex, so |v| 2^(qbits-ex) < 2^qbits
+        int e = m[i] > 0 ? s->qbits - ex : 0;
+        s->blocks[s->n_blocks++] = (GradBlock){off[i], len[i], e};
+        scale[i] = ldexp(1.0, e);
+    }
+    free(m);
+}
+
+// Rounds y (|y| < 2^51) to the nearest integer: adding 1.5·2^52 leaves the integer in the low
+// mantissa bits; the same on every machine (IEEE round to nearest even).
+VEC_INLINE int64_t round_grid(double y) {
+    double t = y + 6755399441055744.0;
+    int64_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    return bits - 0x4338000000000000;
+}
+
+VEC_CLONES void gradsum_add(int64_t *restrict acc, const float *restrict v, size_t n, double scale) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * scale);
+}
+
+VEC_CLONES void gradsum_add_scaled(int64_t *restrict acc, const float *restrict v, float a, size_t n, double scale) {
+    double as = (double)a * scale;  // exact: scale is a power of two
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * as);
+}
+
+VEC_CLONES float gradsum_max_abs(const float *v, size_t n) {
+    float m = 0.0f;
+#pragma omp simd reduction(max : m)
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(v[i]);
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
+void gradsum_parts_max(const GradPart *parts, size_t k, size_t B, double *lmax) {
+    for (size_t p = 0; p < k; p++) {
+        float m = 0.0f;
+        const GradPart *g = &parts[p];
+#pragma omp parallel for schedule(static) reduction(max : m)
+        for (size_t b = 0; b < B; b++) {
+            float mb = gradsum_max_abs(g->v + b * g->stride, g->len);
+            m = mb > m ? mb : m;
+        }
+        lmax[p] = m;
+    }
+}
+
+void gradsum_parts_add(GradSum *s, const GradPart *parts, size_t k, size_t B, const double *scale) {
+    // threads own slices of a block; each slice adds the cells in order (any order would do)
+    enum { SLICE = 2048 };
+    for (size_t p = 0; p < k; p++) {
+        const GradPart *g = &parts[p];
+        size_t ns = (g->len + SLICE - 1) / SLICE;
+#pragma omp parallel for schedule(static)
+        for (size_t j = 0; j < ns; j++) {
+            size_t i0 = j * SLICE, n = g->len - i0 < SLICE ? g->len - i0 : SLICE;
+            for (size_t b = 0; b < B; b++) gradsum_add(s->acc + g->off + i0, g->v + b * g->stride + i0, n, scale[p]);
+        }
+    }
+}
+
+float gradsum_value(const GradSum *s, const GradBlock *b, size_t i) {
+    return (float)ldexp((double)s->acc[i], -b->e);
+}
+
+void gradsum_to_float(const GradSum *s, float *grads) {
+    for (size_t k = 0; k < s->n_blocks; k++) {
+        const GradBlock *b = &s->blocks[k];
+        double step = ldexp(1.0, -b->e);
+#pragma omp parallel for schedule(static)
+        for (size_t i = b->off; i < b->off + b->len; i++) grads[i] += (float)((double)s->acc[i] * step);
+    }
+}
+
+const GradBlock *gradsum_block(const GradSum *s, size_t off) {
+    for (size_t k = 0; k < s->n_blocks; k++)
+        if (s->blocks[k].off == off) return &s->blocks[k];
+    return NULL;
+}
