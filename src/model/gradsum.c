@@ -1,6 +1,7 @@
 // gradsum: see gradsum.h.
 #include "model/gradsum.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -26,23 +27,27 @@ void gradsum_begin(GradSum *s, size_t n_cells, GradMaxFn max, void *ctx) {
     s->max = max;
     s->ctx = ctx;
     s->n_blocks = 0;
+    s->nonfinite = 0;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < s->n; i++) s->acc[i] = 0;
 }
 
 void gradsum_open(GradSum *s, size_t k, const size_t *off, const size_t *len, const double *lmax, double *scale) {
     double *m = xmalloc((k ? k : 1) * sizeof(double));
-    memcpy(m, lmax, k * sizeof(double));
+    for (size_t i = 0; i < k; i++) m[i] = isnan(lmax[i]) ? INFINITY : lmax[i];   // a max keeps an infinity
     if (s->max) s->max(s->ctx, m, k);
     if (s->n_blocks + k > s->cap) {
         s->cap = 2 * (s->n_blocks + k);
         s->blocks = xrealloc(s->blocks, s->cap * sizeof(GradBlock));
     }
     for (size_t i = 0; i < k; i++) {
-        if (!isfinite(m[i]))
-            FATAL("the training diverged: lower --lr, or bound the step with --clip-grad",
-                  "a gradient is not finite (block at parameter %zu of %zu elements, max |g| %g)", off[i], len[i], m[i]);
         if (off[i] + len[i] > s->n) FATAL("internal error", "gradsum_open: block %zu+%zu beyond %zu", off[i], len[i], s->n);
+        if (!isfinite(m[i])) {   // the same on every process: m is the agreed maximum
+            s->nonfinite = 1;
+            s->blocks[s->n_blocks++] = (GradBlock){off[i], len[i], 0};
+            scale[i] = 0.0;
+            continue;
+        }
         int ex = 0;
         if (m[i] > 0) frexp(m[i], &ex);  // m < 2^ex, so |v| 2^(qbits-ex) < 2^qbits
         int e = m[i] > 0 ? s->qbits - ex : 0;
@@ -62,36 +67,43 @@ VEC_INLINE int64_t round_grid(double y) {
 }
 
 VEC_CLONES void gradsum_add(int64_t *restrict acc, const float *restrict v, size_t n, double scale) {
+    if (scale == 0.0) return;   // a non-finite block (gradsum_open)
 #pragma omp simd
     for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * scale);
 }
 
 VEC_CLONES void gradsum_add_scaled(int64_t *restrict acc, const float *restrict v, float a, size_t n, double scale) {
+    if (scale == 0.0) return;
     double as = (double)a * scale;  // exact: scale is a power of two
 #pragma omp simd
     for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * as);
 }
 
+// NaN when some v[i] is NaN or infinite (a max reduction alone would pass over a NaN).
 VEC_CLONES float gradsum_max_abs(const float *v, size_t n) {
     float m = 0.0f;
-#pragma omp simd reduction(max : m)
+    int bad = 0;
+#pragma omp simd reduction(max : m) reduction(| : bad)
     for (size_t i = 0; i < n; i++) {
         float a = fabsf(v[i]);
+        bad |= !(a <= FLT_MAX);
         m = a > m ? a : m;
     }
-    return m;
+    return bad ? NAN : m;
 }
 
 void gradsum_parts_max(const GradPart *parts, size_t k, size_t B, double *lmax) {
     for (size_t p = 0; p < k; p++) {
         float m = 0.0f;
+        int bad = 0;
         const GradPart *g = &parts[p];
-#pragma omp parallel for schedule(static) reduction(max : m)
+#pragma omp parallel for schedule(static) reduction(max : m) reduction(| : bad)
         for (size_t b = 0; b < B; b++) {
             float mb = gradsum_max_abs(g->v + b * g->stride, g->len);
+            bad |= isnan(mb);
             m = mb > m ? mb : m;
         }
-        lmax[p] = m;
+        lmax[p] = bad ? NAN : m;
     }
 }
 
@@ -114,6 +126,11 @@ float gradsum_value(const GradSum *s, const GradBlock *b, size_t i) {
 }
 
 void gradsum_to_float(const GradSum *s, float *grads) {
+    if (s->nonfinite) {
+        for (size_t k = 0; k < s->n_blocks; k++)
+            for (size_t i = s->blocks[k].off; i < s->blocks[k].off + s->blocks[k].len; i++) grads[i] = NAN;
+        return;
+    }
     for (size_t k = 0; k < s->n_blocks; k++) {
         const GradBlock *b = &s->blocks[k];
         double step = ldexp(1.0, -b->e);

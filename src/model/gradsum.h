@@ -35,6 +35,7 @@ typedef struct {
     GradBlock *blocks;   // blocks opened in the current batch, in order
     size_t n_blocks, cap;
     int qbits;           // |q| bound per contribution, from the batch size
+    int nonfinite;       // a block's largest |contribution| was NaN or infinite on some process
     GradMaxFn max;       // NULL: this process holds the whole batch
     void *ctx;
 } GradSum;
@@ -46,7 +47,9 @@ void gradsum_free(GradSum *s);
 void gradsum_begin(GradSum *s, size_t n_cells, GradMaxFn max, void *ctx);
 // Opens k blocks whose local largest |contribution| is lmax[i] (0 when this process has none):
 // one collective max over all k, then the grid of each block; scale[i] = 2^e (a contribution v
-// is added as round(v · scale[i])). FATAL when a maximum is not finite (the training diverged).
+// is added as round(v · scale[i])). A maximum that is not finite (the training diverged) sets
+// s->nonfinite on every process: the block's scale is 0 (nothing is added) and gradsum_to_float
+// writes NaN gradients, so the caller's non-finite check stops the step.
 void gradsum_open(GradSum *s, size_t k, const size_t *off, const size_t *len, const double *lmax, double *scale);
 
 // Per-cell contributions of one block: v[b·stride + i] for cells b < B, elements i < len.
