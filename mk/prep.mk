@@ -2,7 +2,7 @@
 # matching, pathway selection, ATAC peaks -> gene activity scores (src/prep/); and their tests
 libkida_prep_a_SOURCES += src/prep/preprocess.h src/prep/preprocess.c src/prep/hvg.c \
 	src/prep/genematch.h src/prep/genematch.c src/prep/pathways.h src/prep/pathways.c \
-	src/prep/genescore.h src/prep/genescore.c
+	src/prep/genescore.h src/prep/genescore.c src/prep/markers.h src/prep/markers.c
 EXTRA_DIST += tests/prep/prep_testutil.h
 check_PROGRAMS += tests/prep/test_genematch
 tests_prep_test_genematch_SOURCES = tests/prep/test_genematch.c
@@ -10,6 +10,9 @@ TESTS += tests/prep/test_genematch
 check_PROGRAMS += tests/prep/test_pathways
 tests_prep_test_pathways_SOURCES = tests/prep/test_pathways.c
 TESTS += tests/prep/test_pathways
+check_PROGRAMS += tests/prep/test_markers
+tests_prep_test_markers_SOURCES = tests/prep/test_markers.c
+TESTS += tests/prep/test_markers
 check_PROGRAMS += tests/prep/test_preprocess
 tests_prep_test_preprocess_SOURCES = tests/prep/test_preprocess.c
 TESTS += tests/prep/test_preprocess
@@ -25,7 +28,7 @@ EXTRA_DIST += tests/prep/bad_inputs_prep.sh tests/prep/scanpy_check.sh tests/pre
 # the default gene sets, installed under $(pkgdatadir)/gene_sets (options.c's --gmt default
 # gene_sets/reactome.gmt resolves there, or in the source tree's data/)
 genesetsdir = $(pkgdatadir)/gene_sets
-dist_genesets_DATA = data/gene_sets/reactome.gmt data/gene_sets/hallmark.gmt data/gene_sets/go_bp_human.gmt.gz \
+dist_genesets_DATA = data/gene_sets/reactome.gmt data/gene_sets/c8.gmt data/gene_sets/hallmark.gmt data/gene_sets/go_bp_human.gmt.gz \
 	data/gene_sets/README.md
 # gene coordinates for --genes hg38 / hg19 (installed under $(pkgdatadir)/gene_annotation;
 # --genes resolves the names there, in $KIDA_DATADIR or in the source tree's data/)

@@ -10,6 +10,7 @@
 #include "train/anchors.h"
 #include "train/fit.h"
 #include "train/infer.h"
+#include "train/oor.h"
 #include "train/output.h"
 #include "train/preflight.h"
 
@@ -26,10 +27,15 @@ static int run_teacher(Fit *f, Model *T) {
     model_init_weights(T, (uint64_t)c->seed);
     if (f->resumed) modelfile_read_params(f->ckpt_path, "teacher", T, f->st.phase == PHASE_TEACHER);
     if (f->resumed && f->st.phase != PHASE_TEACHER) return 0;
-    TrainData td = {.x = &f->ref.x, .n_total = f->ref.n_total, .ids = f->train_ids, .n_ids = f->n_train, .labels = f->lab.y};
+    float *w = fit_class_weights(f);
+    TrainData td = {.x = &f->ref.x, .n_total = f->ref.n_total, .ids = f->train_ids, .n_ids = f->n_train, .labels = f->lab.y,
+                    .class_weight = w};
     double t0 = wall_time();
     PhaseClock p0 = phase_clock();
-    int rc = fit_train_phase(f, T, NULL, PHASE_TEACHER, &td, (size_t)c->epochs);
+    size_t epochs = fit_epochs("teacher", "--teacher-min-steps", (size_t)c->epochs, (size_t)c->teacher_min_steps, f->n_train,
+                               (size_t)c->batch_size);
+    int rc = fit_train_phase(f, T, NULL, PHASE_TEACHER, &td, epochs);
+    free(w);
     if (rc == 0) {
         phase_since("teacher training", p0, 0);
         log_info("teacher trained in %.1f s", wall_time() - t0);
@@ -37,25 +43,13 @@ static int run_teacher(Fit *f, Model *T) {
     return rc;
 }
 
-// The paper's 3 student epochs assume a large query; on a small one they are a few dozen steps, too
-// few for a fresh network. The student gets at least --student-min-steps steps.
-static size_t student_epochs(const Config *c, size_t n_anchor) {
-    size_t nb = train_n_batches(n_anchor, (size_t)c->batch_size), e = (size_t)c->student_epochs;
-    size_t need = nb ? ((size_t)c->student_min_steps + nb - 1) / nb : e;
-    if (need > e) {
-        log_info("student: %zu anchors make %zu steps an epoch; training %zu epochs to reach --student-min-steps %ld", n_anchor,
-                 nb, need, c->student_min_steps);
-        e = need;
-    }
-    return e;
-}
 
 // Anchors per predicted type (the paper) or, with --anchor-groups type-modality, per (type,
 // modality of the query file) so that every modality of a mixed query gets its share.
-static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, const Predictions *tq, size_t K,
-                             size_t *n_anchor) {
+static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, const Predictions *tq,
+                             const int32_t *pred, size_t K, size_t *n_anchor) {
     if (strcmp(c->anchor_groups, "type-modality") || q->src.n < 2)
-        return anchors_select(d, tq->pred, tq->entropy, q->count, q->n_total, K, c->anchor_fraction, n_anchor);
+        return anchors_select(d, pred, tq->entropy, q->count, q->n_total, K, c->anchor_fraction, (size_t)c->anchor_min, n_anchor);
     const Sources *s = &q->src;
     int32_t *mod_of_file = xmalloc(s->n * sizeof(int32_t));
     size_t M = 0;
@@ -66,11 +60,21 @@ static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, c
     }
     int32_t *group = xmalloc((q->count ? q->count : 1) * sizeof(int32_t));
     for (size_t i = 0; i < q->count; i++)
-        group[i] = tq->pred[i] + (int32_t)K * mod_of_file[sources_file_of(s, q->start + i)];
-    int64_t *a = anchors_select(d, group, tq->entropy, q->count, q->n_total, K * M, c->anchor_fraction, n_anchor);
+        group[i] = pred[i] < 0 ? -1 : pred[i] + (int32_t)K * mod_of_file[sources_file_of(s, q->start + i)];
+    int64_t *a = anchors_select(d, group, tq->entropy, q->count, q->n_total, K * M, c->anchor_fraction, (size_t)c->anchor_min, n_anchor);
     free(group);
     free(mod_of_file);
     return a;
+}
+
+// The out-of-reference model of a trained model, from its embeddings of the reference's cells.
+static OorModel fit_oor(const Fit *f, const Model *m) {
+    Predictions r = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &f->ref.x, 64, f->gpu);
+    double q = f->c->oor_quantile;
+    OorModel o = oor_fit(r.emb, r.conf, f->ref.start, f->ref.count, m->cfg.C, f->spec.K, f->lab.y, f->holdout, f->ref.n_total, q,
+                         20000, f->d);
+    predictions_free(&r);
+    return o;
 }
 
 static void save_model(Fit *f, const char *path, const Model *T, const Model *S) {
@@ -113,17 +117,34 @@ int cmd_annotate(const Config *c, const Dist *d) {
     Model T, S;
     int have_student = 0, rc = run_teacher(&f, &T);
     Predictions tq = {0}, sq = {0};
+    OorModel t_oor = {0}, s_oor = {0};
+    float *t_score = NULL, *s_score = NULL;
     if (rc == 0) {
         p0 = phase_clock();
         tq = infer_rows(&T.cfg, &f.map, T.gene_zero, T.params, &q.x, 64, f.gpu);
         phase_since("teacher inference", p0, q.count);
+        t_oor = fit_oor(&f, &T);
+        t_score = xmalloc((q.count ? q.count : 1) * sizeof(float));
+        oor_score(&t_oor, tq.emb, q.count, t_score);
+        // cells out of reference are never anchors (with --oor-quantile)
+        int32_t *pred = xmalloc((q.count ? q.count : 1) * sizeof(int32_t));
+        size_t n_out = 0;
+        for (size_t i = 0; i < q.count; i++) {
+            int out = c->oor_unknown && t_score[i] > t_oor.cutoff;
+            pred[i] = out ? -1 : tq.pred[i];
+            n_out += out;
+        }
+        n_out = dist_sum_size(d, n_out);
         size_t n_anchor = 0;
-        int64_t *anchors = pick_anchors(c, d, &q, &tq, f.spec.K, &n_anchor);
+        int64_t *anchors = pick_anchors(c, d, &q, &tq, pred, f.spec.K, &n_anchor);
+        free(pred);
         free(f.st.anchors);
         f.st.anchors = anchors;
         f.st.n_anchor = n_anchor;
         log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type%s)", n_anchor, q.n_total,
                  100 * c->anchor_fraction, strcmp(c->anchor_groups, "type-modality") ? "" : " and modality");
+        log_info("out of reference (teacher): %zu of %zu query cells beyond the %.3g quantile of the reference hold-out "
+                     "(%zu cells, cut-off %.4g)", n_out, q.n_total, c->oor_quantile, t_oor.n_holdout, t_oor.cutoff);
         if (!strcmp(c->mode, "kida")) {
             model_init(&S, &f.spec.mc, &f.map, local_batch(c, d), 1);
             have_student = 1;
@@ -135,7 +156,8 @@ int cmd_annotate(const Config *c, const Dist *d) {
                 TrainData td = {.x = &q.x, .n_total = q.n_total, .ids = anchors, .n_ids = n_anchor, .soft = tq.logits};
                 t0 = wall_time();
                 p0 = phase_clock();
-                size_t epochs = student_epochs(c, n_anchor);
+                size_t epochs = fit_epochs("student", "--student-min-steps", (size_t)c->student_epochs,
+                                           (size_t)c->student_min_steps, n_anchor, (size_t)c->batch_size);
                 rc = fit_train_phase(&f, &S, &T, PHASE_STUDENT, &td, epochs);
                 if (rc == 0) {
                     phase_since("student training", p0, 0);
@@ -147,6 +169,11 @@ int cmd_annotate(const Config *c, const Dist *d) {
                 sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
                 phase_since("student inference", p0, q.count);
             }
+            if (rc == 0) {
+                s_oor = fit_oor(&f, &S);
+                s_score = xmalloc((q.count ? q.count : 1) * sizeof(float));
+                oor_score(&s_oor, sq.emb, q.count, s_score);
+            }
         }
     }
     if (rc == 0) {
@@ -154,7 +181,13 @@ int cmd_annotate(const Config *c, const Dist *d) {
         OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &f.spec,
                         .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
-                        .hist = f.st.hist, .n_hist = f.st.n_hist};
+                        .hist = f.st.hist, .n_hist = f.st.n_hist, .oor_flag = c->oor_unknown,
+                        .oor_score = ki ? t_score : s_score, .teacher_oor_score = t_score,
+                        .oor_cutoff = ki ? t_oor.cutoff : s_oor.cutoff, .teacher_oor_cutoff = t_oor.cutoff};
+        const OorModel *fo = ki ? &t_oor : &s_oor;
+        o.oor_holdout = fo->holdout;
+        o.holdout_conf = fo->holdout_conf;
+        o.n_oor_holdout = fo->n_holdout;
         p0 = phase_clock();
         size_t unk = output_write(&o, d);
         phase_since("write", p0, q.count);
@@ -166,6 +199,10 @@ int cmd_annotate(const Config *c, const Dist *d) {
     }
     predictions_free(&tq);
     predictions_free(&sq);
+    oor_free(&t_oor);
+    oor_free(&s_oor);
+    free(t_score);
+    free(s_score);
     if (have_student) model_free(&S);
     model_free(&T);
     dataset_free(&q);

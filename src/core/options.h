@@ -33,23 +33,24 @@ typedef struct {
     double min_gene_overlap, target_sum, scale_clip;
     long n_top_genes;
     // knowledge
-    char *gmt;
-    long n_pathways, min_set_size, max_set_size;
+    char *gmt, *pathway_choice;
+    long n_pathways, min_set_size, max_set_size, n_markers;
     int unannotated;
     // model
     long width, layers, heads;
-    double dropout;
+    double dropout, gene_dropout;
     // teacher
-    long epochs, batch_size, warmup_steps, early_stop;
+    long epochs, batch_size, warmup_steps, early_stop, teacher_min_steps;
     double lr, weight_decay, clip_grad, holdout;
-    char *optimizer, *lr_schedule;
+    char *optimizer, *lr_schedule, *class_weights;
     int best_checkpoint;
     // student
     char *mode, *student_init, *anchor_groups;
-    long student_epochs, student_min_steps;
+    long student_epochs, student_min_steps, anchor_min;
     double anchor_fraction, alpha, beta, kd_temperature;
     // predict / outputs
-    double unknown_threshold;
+    double unknown_threshold, oor_quantile;
+    int oor_unknown;
     int attn_all_layers;
     char *model, *out, *model_out;
     // checkpoints

@@ -48,5 +48,5 @@ static inline void rng_permutation(size_t *perm, size_t n, uint64_t seed, uint64
 }
 
 // Streams: distinct constants keep the uses of one seed apart.
-enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_SPLIT = 3, RNG_STREAM_DROPOUT = 1000 };
+enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_SPLIT = 3, RNG_STREAM_GENE_DROP = 4, RNG_STREAM_DROPOUT = 1000 };
 #endif

@@ -54,6 +54,16 @@ double ce_forward(float *probs, const float *logits, const int32_t *labels, size
     return sum;
 }
 
+void ce_weight_rows(float *dlogits, double *rowloss, const int32_t *labels, size_t B, size_t K, const float *w) {
+    for (size_t i = 0; i < B; i++) {
+        if (labels[i] < 0) continue;
+        check_label(labels[i], i, K);
+        float wi = w[labels[i]];
+        rowloss[i] *= (double)wi;
+        for (size_t a = 0; a < K; a++) dlogits[i * K + a] *= wi;
+    }
+}
+
 // d(-log p_y)/dx_a = p_a - [a == y]
 void ce_backward(float *dlogits, const float *probs, const int32_t *labels, size_t B, size_t K,
                  float scale) {

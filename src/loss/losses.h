@@ -22,6 +22,9 @@ double ce_forward(float *probs, const float *logits, const int32_t *labels, size
 // dlogits (B,K) += scale * (probs - onehot(y)) for rows with labels >= 0 (scale = 1/N_global).
 void ce_backward(float *dlogits, const float *probs, const int32_t *labels, size_t B, size_t K,
                  float scale);
+// Class weights: scales row i of dlogits (holding ce_backward's gradient only) and its loss
+// rowloss[i] (ce_forward of that row) by w[labels[i]].
+void ce_weight_rows(float *dlogits, double *rowloss, const int32_t *labels, size_t B, size_t K, const float *w);
 
 // Distillation, Hinton direction: tau^2 · Σ_i KL(softmax(teacher_i/tau) || softmax(student_i/tau)),
 // the SUM over this rank's B rows (caller divides by N). The tau^2 factor is applied here and in

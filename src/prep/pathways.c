@@ -9,7 +9,8 @@
 #include "core/strmap.h"
 
 PathwayOptions pathway_options_default(void) {
-    return (PathwayOptions){.n_pathways = 300, .min_size = 5, .max_size = 500, .unannotated = 0};
+    return (PathwayOptions){.n_pathways = 300, .min_size = 5, .max_size = 500, .unannotated = 0, .markers = NULL,
+                            .marker_p = 0.05};
 }
 
 static double log_choose(size_t a, size_t b) {
@@ -49,6 +50,67 @@ static int pw_cmp(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
+typedef struct {
+    double logp;
+    size_t c;  // candidate index (candidates are in overall rank order, so ties keep it)
+} TypeRank;
+
+static int tr_cmp(const void *a, const void *b) {
+    const TypeRank *x = a, *y = b;
+    if (x->logp != y->logp) return x->logp < y->logp ? -1 : 1;
+    return (x->c > y->c) - (x->c < y->c);
+}
+
+// Puts the candidates chosen for the reference's types (round-robin over the types, each type's
+// best remaining set by marker enrichment, p < marker_p, at least 2 markers in the set) first in
+// cand, in the order taken, followed by the others in their overall order. Returns how many were
+// taken for the types.
+static size_t order_by_markers(PwCand *cand, size_t nc, size_t want, const GeneSets *gs, const StrMap *model,
+                               const Markers *mk, double marker_p) {
+    size_t K = mk->K, G = mk->G, N = model->n;
+    uint8_t *is_marker = xcalloc(K * G > 0 ? K * G : 1, 1);
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < mk->count[k]; j++) is_marker[k * G + (size_t)mk->gene[k * mk->n + j]] = 1;
+    TypeRank *rank = xmalloc((K * nc > 0 ? K * nc : 1) * sizeof *rank);
+    size_t *n_rank = xcalloc(K ? K : 1, sizeof(size_t)), *hits = xmalloc((K ? K : 1) * sizeof(size_t));
+    double cut = log(marker_p);
+    for (size_t c = 0; c < nc; c++) {
+        const GeneSet *s = &gs->sets[cand[c].set];
+        memset(hits, 0, K * sizeof(size_t));
+        for (size_t j = 0; j < s->n_genes; j++) {
+            int64_t g = strmap_get(model, s->genes[j], -1);
+            if (g >= 0)
+                for (size_t k = 0; k < K; k++) hits[k] += is_marker[k * G + (size_t)g];
+        }
+        for (size_t k = 0; k < K; k++) {
+            if (hits[k] < 2) continue;
+            double lp = hypergeom_log_sf(hits[k], N, mk->count[k], cand[c].k);
+            if (lp < cut) rank[k * nc + n_rank[k]++] = (TypeRank){lp, c};
+        }
+    }
+    uint8_t *taken = xcalloc(nc ? nc : 1, 1);
+    size_t *next = xcalloc(K ? K : 1, sizeof(size_t)), n_taken = 0;
+    PwCand *out = xmalloc((nc ? nc : 1) * sizeof *out);
+    for (size_t k = 0; k < K; k++) qsort(rank + k * nc, n_rank[k], sizeof *rank, tr_cmp);
+    for (int progress = 1; progress && n_taken < want;) {
+        progress = 0;
+        for (size_t k = 0; k < K && n_taken < want; k++) {
+            while (next[k] < n_rank[k] && taken[rank[k * nc + next[k]].c]) next[k]++;
+            if (next[k] == n_rank[k]) continue;
+            size_t c = rank[k * nc + next[k]++].c;
+            taken[c] = 1;
+            out[n_taken++] = cand[c];
+            progress = 1;
+        }
+    }
+    size_t n_typed = n_taken;
+    for (size_t c = 0; c < nc; c++)
+        if (!taken[c]) out[n_taken++] = cand[c];
+    memcpy(cand, out, nc * sizeof *cand);
+    free(out); free(next); free(taken); free(hits); free(n_rank); free(rank); free(is_marker);
+    return n_typed;
+}
+
 static int i32_cmp(const void *a, const void *b) {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
     return (x > y) - (x < y);
@@ -86,6 +148,7 @@ Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G,
               "(got 0 sets, want >= 1)", gs->n_sets, n_small, opt->min_size, n_large, opt->max_size);
     qsort(cand, nc, sizeof *cand, pw_cmp);
     size_t chosen = nc < opt->n_pathways ? nc : opt->n_pathways;
+    size_t n_typed = opt->markers ? order_by_markers(cand, nc, chosen, gs, &model, opt->markers, opt->marker_p) : 0;
     if (chosen < opt->n_pathways)
         log_warn("only %zu gene sets pass the size filter; using all of them (asked for %zu pathways)", nc, opt->n_pathways);
 
@@ -139,8 +202,12 @@ Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G,
              "%zu chosen%s; model genes covered %zu/%zu, uncovered %zu (universe %zu genes)",
              gs->n_sets, nc, opt->min_size, opt->max_size, chosen, extra ? " + UNANNOTATED" : "", G - n_uncov, G,
              n_uncov, N);
-    log_info("pathways: most enriched '%s' (p = %.3g), last chosen '%s' (p = %.3g)", p.names[0], p.pvalue[0],
-             p.names[chosen - 1], p.pvalue[chosen - 1]);
+    if (opt->markers)
+        log_info("pathways: %zu chosen for the reference's %zu types by their markers (round-robin), %zu by enrichment "
+                 "in the model genes; first '%s'", n_typed, opt->markers->K, chosen - n_typed, p.names[0]);
+    else
+        log_info("pathways: most enriched '%s' (p = %.3g), last chosen '%s' (p = %.3g)", p.names[0], p.pvalue[0],
+                 p.names[chosen - 1], p.pvalue[chosen - 1]);
     free(covered);
     free(cand);
     strmap_free(&model);

@@ -6,12 +6,15 @@
 #include <stdint.h>
 
 #include "io/gmt.h"
+#include "prep/markers.h"
 
 typedef struct {
     size_t n_pathways;   // sets to keep (300)
     size_t min_size;     // least member genes among the model genes (5)
     size_t max_size;     // largest full set size in the GMT (500)
     int unannotated;     // 1: add a token over the model genes in no chosen set (0)
+    const Markers *markers;  // non-NULL: choose sets for the reference's types first (below)
+    double marker_p;     // a set counts for a type when its marker enrichment p is below this
 } PathwayOptions;
 
 typedef struct {
@@ -35,6 +38,11 @@ PathwayOptions pathway_options_default(void);
 // options). With unannotated = 1 the last token is "UNANNOTATED" over the model genes in no
 // chosen set; when every model gene is covered it is left out (warned), since a token needs at
 // least one gene (pathmap_build), so check names[P-1]. Every token has at least one gene.
+// With markers: for every type, the sets are ranked by the hypergeometric enrichment of the
+// type's markers among the set's model genes (universe: the model genes); the sets are then taken
+// round-robin over the types, each type's next best set not yet chosen with p < marker_p, until
+// n_pathways are chosen or no type has one left; the rest is filled in the order above. So every
+// type gets its best-matching gene sets whatever the types' sizes.
 Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G, const PathwayOptions *opt);
 
 // Frees every array of p and zeroes it.

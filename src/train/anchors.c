@@ -25,7 +25,7 @@ static int id_cmp(const void *a, const void *b) {
 }
 
 int64_t *anchors_select(const Dist *d, const int32_t *pred, const float *entropy, size_t n_local, size_t n_total,
-                        size_t K, double fraction, size_t *n_anchor) {
+                        size_t K, double fraction, size_t min_per_type, size_t *n_anchor) {
     float *e_all = xmalloc((n_total ? n_total : 1) * sizeof(float));
     float *p_loc = xmalloc((n_local ? n_local : 1) * sizeof(float)), *p_all = xmalloc((n_total ? n_total : 1) * sizeof(float));
     for (size_t i = 0; i < n_local; i++) p_loc[i] = (float)pred[i];  // class ids are exact in float
@@ -36,10 +36,13 @@ int64_t *anchors_select(const Dist *d, const int32_t *pred, const float *entropy
     qsort(c, n_total, sizeof(Cand), cand_cmp);
     int64_t *out = xmalloc((n_total ? n_total : 1) * sizeof(int64_t));
     size_t n_out = 0;
-    for (size_t i = 0; i < n_total;) {
+    size_t first = 0;
+    while (first < n_total && c[first].cls < 0) first++;  // cells excluded from anchors
+    for (size_t i = first; i < n_total;) {
         size_t j = i;
         while (j < n_total && c[j].cls == c[i].cls) j++;
         size_t take = (size_t)ceil(fraction * (double)(j - i) - 1e-9);
+        if (take < min_per_type) take = min_per_type;
         if (take > j - i) take = j - i;
         for (size_t k = 0; k < take; k++) out[n_out++] = c[i + k].id;
         i = j;

@@ -10,8 +10,9 @@
 #include "mpi/dist.h"
 
 // pred/entropy: this rank's block of n_local cells starting at global row row_start (blocks in
-// rank order cover 0..n_total-1). Per class with n_a cells, ceil(fraction * n_a) anchors.
+// rank order cover 0..n_total-1). Per class with n_a cells, max(ceil(fraction * n_a), min_per_type)
+// anchors, at most n_a: the cells of lowest entropy.
 // Returns the anchors' global rows in ascending order (same on every rank). Collective.
 int64_t *anchors_select(const Dist *d, const int32_t *pred, const float *entropy, size_t n_local, size_t n_total,
-                        size_t K, double fraction, size_t *n_anchor);
+                        size_t K, double fraction, size_t min_per_type, size_t *n_anchor);
 #endif

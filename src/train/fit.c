@@ -16,6 +16,7 @@
 #include "kernels/gpu.h"
 #include "train/ckptdir.h"
 #include "train/fingerprint.h"
+#include "prep/markers.h"
 #include "train/infer.h"
 #include "train/preflight.h"
 
@@ -166,13 +167,23 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     phase_since("reference read + preprocess", p0, f->ref.count);
     log_info("reference %s: %zu cells, %zu labelled in %zu classes; %zu model genes (%.1f s)", c->reference, f->ref.n_total,
              f->lab.n_labelled, f->lab.K, f->spec.prep.G, wall_time() - t0);
+    split_holdout(f);  // before the pathways: the markers see the training cells only
     GeneSets gs = read_gene_sets(c);
     PathwayOptions po = pathway_options_default();
     po.n_pathways = (size_t)c->n_pathways;
     po.min_size = (size_t)c->min_set_size;
     po.max_size = (size_t)c->max_set_size;
     po.unannotated = c->unannotated;
+    Markers mk = {0};
+    if (!strcmp(c->pathway_choice, "markers")) {
+        int32_t *y = xmalloc((f->ref.n_total ? f->ref.n_total : 1) * sizeof(int32_t));
+        for (size_t i = 0; i < f->ref.n_total; i++) y[i] = f->holdout[i] ? -1 : f->lab.y[i];
+        mk = markers_find(&f->ref.x, y, f->lab.K, (size_t)c->n_markers, d);
+        free(y);
+        po.markers = &mk;
+    }
     f->spec.pw = pathways_select(&gs, f->spec.prep.gene_names, f->spec.prep.G, &po);
+    markers_free(&mk);
     gmt_free(&gs);
     size_t P = f->spec.pw.P, M = f->spec.pw.path_ptr[P];
     f->spec.mc = (ModelConfig){.G = f->spec.prep.G, .P = P, .T = P + 1, .M = M, .C = (size_t)c->width,
@@ -185,7 +196,6 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     f->spec.fingerprint = fingerprint_make(c);
     preflight_before_training(f, c, d);
     f->map = pathmap_build(P, f->spec.prep.G, f->spec.pw.path_ptr, f->spec.pw.member_gene);
-    split_holdout(f);
     log_info("network: %zu pathway tokens + cls, %zu memberships, width %zu, %zu layers x %zu heads, %zu classes; "
              "training on %zu cells, %zu held out",
              P, M, f->spec.mc.C, f->spec.mc.L, f->spec.mc.NH, f->spec.mc.K, f->n_train,
@@ -213,6 +223,36 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     }
 }
 
+size_t fit_epochs(const char *phase, const char *option, size_t epochs, size_t min_steps, size_t n_ids, size_t batch) {
+    size_t nb = train_n_batches(n_ids, batch);
+    size_t need = nb ? (min_steps + nb - 1) / nb : epochs;
+    if (need > epochs) {
+        log_info("%s: %zu cells make %zu steps an epoch; training %zu epochs to reach %s %zu", phase, n_ids, nb, need, option,
+                 min_steps);
+        epochs = need;
+    }
+    return epochs;
+}
+
+float *fit_class_weights(const Fit *f) {
+    const char *mode = f->c->class_weights;
+    if (!strcmp(mode, "none")) return NULL;
+    size_t K = f->lab.K;
+    double *n = xcalloc(K, sizeof(double)), tot = 0, norm = 0;
+    for (size_t i = 0; i < f->n_train; i++) n[f->lab.y[f->train_ids[i]]] += 1;
+    float *w = xmalloc(K * sizeof(float));
+    double p = !strcmp(mode, "sqrt") ? 0.5 : 1.0;
+    for (size_t k = 0; k < K; k++) {
+        double wk = n[k] > 0 ? pow(n[k], -p) : 0;
+        tot += n[k];
+        norm += n[k] * wk;
+        w[k] = (float)wk;
+    }
+    for (size_t k = 0; k < K; k++) w[k] = (float)((double)w[k] * tot / norm);
+    free(n);
+    return w;
+}
+
 TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const Model *m) {
     const Config *c = f->c;
     TrainOptions o = {0};
@@ -231,6 +271,7 @@ TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const M
     o.alpha = (float)c->alpha;
     o.beta = (float)c->beta;
     o.tau = (float)c->kd_temperature;
+    o.gene_dropout = (float)c->gene_dropout;
     o.seed = (uint64_t)c->seed;
     o.log_every = (size_t)c->log_every;
     o.debug_sync = c->debug_sync;

@@ -42,6 +42,13 @@ void fit_check_output(const char *path, int overwrite, const char *option);
 // student). Returns 0 when the phase completed, KIDA_EXIT_RESUMABLE when stopped by a signal.
 // A loss or gradient that is not finite is FATAL, with a checkpoint from before it on disk.
 int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const TrainData *td, size_t epochs);
+// Epochs for a phase: `epochs`, or more when that many epochs over n_ids cells are fewer than
+// min_steps optimiser steps (small data sets); logs the raise, naming `option`.
+size_t fit_epochs(const char *phase, const char *option, size_t epochs, size_t min_steps, size_t n_ids, size_t batch);
+// The teacher's per-class loss weights of --class-weights (K floats; NULL for `none`): w_k ∝
+// n_k^-1/2 (sqrt) or n_k^-1 (balanced) over the training cells, scaled so the mean weight of a
+// training cell is 1. Caller frees.
+float *fit_class_weights(const Fit *f);
 // The trainer options of the config for a phase.
 TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const Model *m);
 // Writes a checkpoint of the current state (rank 0 writes; collective barrier).

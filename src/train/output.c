@@ -1,16 +1,18 @@
 // output: see output.h.
 #include "train/output.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "config.h"
 #include "core/log.h"
 #include "io/h5ad.h"
 
-// Labels with "unknown" (code K) below the threshold; categories = classes + "unknown". This
-// rank's n cells; *n_unknown counts this rank's unknown.
-static void write_labels(H5adWriter *w, const char *key, const int32_t *pred, const float *conf, size_t n,
-                         const ModelSpec *s, double thr, int with_unknown, size_t *n_unknown) {
+// Labels with "unknown" (code K) below the threshold or out of reference (oor[i] above cutoff;
+// oor may be NULL); categories = classes + "unknown". This rank's n cells; *n_unknown counts this
+// rank's unknown.
+static void write_labels(H5adWriter *w, const char *key, const int32_t *pred, const float *conf, const float *oor,
+                         double cutoff, size_t n, const ModelSpec *s, double thr, int with_unknown, size_t *n_unknown) {
     int32_t *codes = xmalloc((n ? n : 1) * sizeof(int32_t));
     char **cats = xmalloc((s->K + 1) * sizeof(char *));
     for (size_t k = 0; k < s->K; k++) cats[k] = s->classes[k];
@@ -18,7 +20,7 @@ static void write_labels(H5adWriter *w, const char *key, const int32_t *pred, co
     size_t unk = 0;
     for (size_t i = 0; i < n; i++) {
         codes[i] = pred[i];
-        if (with_unknown && conf[i] < thr) {
+        if (with_unknown && (conf[i] < thr || (oor && oor[i] > cutoff))) {
             codes[i] = (int32_t)s->K;
             unk++;
         }
@@ -59,6 +61,17 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     h5ad_write_uns_string(w, "kida/version", PACKAGE_VERSION);
     h5ad_write_uns_string(w, "kida/mode", o->mode);
     h5ad_write_uns_f64(w, "kida/unknown_threshold", o->unknown_threshold);
+    if (o->oor_score) {
+        h5ad_write_uns_f64(w, "kida/oor_cutoff", o->oor_cutoff);
+        if (o->n_oor_holdout) {
+            double *h = xmalloc(o->n_oor_holdout * sizeof(double));
+            for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->oor_holdout[i];
+            h5ad_write_uns_f64_array(w, "kida/oor_holdout_scores", h, o->n_oor_holdout);
+            for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->holdout_conf[i];
+            h5ad_write_uns_f64_array(w, "kida/holdout_conf", h, o->n_oor_holdout);
+            free(h);
+        }
+    }
     if (o->hist && o->n_hist) {
         float *h = xmalloc(o->n_hist * 5 * sizeof(float));
         for (size_t i = 0; i < o->n_hist * 5; i++) h[i] = (float)o->hist[i];
@@ -78,12 +91,24 @@ size_t output_write(const OutputSpec *o, const Dist *d) {
                                : h5ad_writer_copy_rows_of(o->out_path, o->overwrite, src->path[0], d, n);
     if (h5ad_writer_row0(w) != start)
         FATAL("a bug in kida", "output: this rank's rows start at %zu in the file, %zu in the query", h5ad_writer_row0(w), start);
-    write_labels(w, "kida_label", p->pred, p->conf, n, o->spec, o->unknown_threshold, 1, &n_unknown);
-    write_labels(w, "kida_label_raw", p->pred, p->conf, n, o->spec, 0, 0, NULL);
+    // out-of-reference cells are unknown with --oor-quantile
+    const float *flag = o->oor_flag && !isnan(o->oor_cutoff) ? o->oor_score : NULL;
+    const float *tflag = o->oor_flag && !isnan(o->teacher_oor_cutoff) ? o->teacher_oor_score : NULL;
+    write_labels(w, "kida_label", p->pred, p->conf, flag, o->oor_cutoff, n, o->spec, o->unknown_threshold, 1, &n_unknown);
+    write_labels(w, "kida_label_raw", p->pred, p->conf, NULL, 0, n, o->spec, 0, 0, NULL);
     if (o->teacher) {
-        write_labels(w, "kida_teacher_label", o->teacher->pred, o->teacher->conf, n, o->spec, o->unknown_threshold, 1, NULL);
-        write_labels(w, "kida_teacher_label_raw", o->teacher->pred, o->teacher->conf, n, o->spec, 0, 0, NULL);
+        write_labels(w, "kida_teacher_label", o->teacher->pred, o->teacher->conf, tflag, o->teacher_oor_cutoff, n, o->spec,
+                     o->unknown_threshold, 1, NULL);
+        write_labels(w, "kida_teacher_label_raw", o->teacher->pred, o->teacher->conf, NULL, 0, n, o->spec, 0, 0, NULL);
     }
+    if (o->oor_score) {
+        h5ad_write_obs_f32(w, "kida_oor_score", o->oor_score, n);
+        uint8_t *out = xcalloc(n ? n : 1, 1);
+        for (size_t i = 0; i < n; i++) out[i] = !isnan(o->oor_cutoff) && o->oor_score[i] > o->oor_cutoff;
+        h5ad_write_obs_bool(w, "kida_out_of_reference", out, n);
+        free(out);
+    }
+    if (o->teacher_oor_score && o->teacher != p) h5ad_write_obs_f32(w, "kida_teacher_oor_score", o->teacher_oor_score, n);
     h5ad_write_obs_f32(w, "kida_conf", p->conf, n);
     h5ad_write_obs_f32(w, "kida_entropy", p->entropy, n);
     if (o->anchors) {
@@ -94,6 +119,7 @@ size_t output_write(const OutputSpec *o, const Dist *d) {
     h5ad_write_obsm_f32_take(w, "X_kida", &p->emb, n, p->C);   // the largest outputs: given, not copied
     h5ad_write_obsm_f32_take(w, "kida_proba", &p->probs, n, p->K);
     h5ad_write_obsm_f32_take(w, "kida_pathway_attn", &p->attn, n, p->P);
+    if (o->teacher && o->teacher != p) h5ad_write_obsm_f32(w, "kida_teacher_proba", o->teacher->probs, n, p->K);
     write_uns(w, o);
     h5ad_writer_commit(w);
     int64_t u = (int64_t)n_unknown;

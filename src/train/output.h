@@ -26,6 +26,14 @@ typedef struct {
     size_t n_anchor;
     size_t n_total;             // query cells over all ranks
     double unknown_threshold;
+    const float *oor_score;     // this rank's out-of-reference scores (final model), or NULL
+    const float *teacher_oor_score;  // the same from the teacher, or NULL
+    double oor_cutoff;          // a score above it is out of reference (NAN or oor_flag 0: no flag)
+    double teacher_oor_cutoff;  // the teacher's
+    int oor_flag;               // 1: out-of-reference cells are labelled unknown
+    const float *oor_holdout;   // (n_oor_holdout) the reference hold-out's scores, ascending
+    const float *holdout_conf;  // (n_oor_holdout) and their max probabilities, ascending
+    size_t n_oor_holdout;
     const char *mode;           // "kida", "ki" or "predict"
     const double *hist;         // (n_hist,5) per-epoch history, or NULL
     size_t n_hist;

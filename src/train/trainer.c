@@ -14,6 +14,23 @@
 
 size_t train_n_batches(size_t n_ids, size_t batch) { return (n_ids + batch - 1) / batch; }
 
+// Gene dropout: removes each stored entry of row i with probability p (the gene then reads as a
+// zero count), drawn from (seed, step, global cell, gene) so no rank or slot changes the mask.
+static void drop_genes(Csr *b, const int64_t *ids, float p, uint64_t seed, uint64_t step) {
+    int64_t w = 0;
+    for (size_t i = 0; i < b->n_rows; i++) {
+        int64_t lo = b->indptr[i], hi = b->indptr[i + 1];
+        b->indptr[i] = w;
+        for (int64_t k = lo; k < hi; k++) {
+            uint64_t key = ((uint64_t)ids[i] << 20) ^ (uint64_t)b->indices[k];
+            if (rng_uniform(seed, (uint64_t)RNG_STREAM_GENE_DROP + (step << 8), key, 0) < p) continue;
+            b->indices[w] = b->indices[k];
+            b->data[w++] = b->data[k];
+        }
+    }
+    b->indptr[b->n_rows] = w;
+}
+
 uint8_t *train_decay_mask(const Model *m) {
     uint8_t *mask = xcalloc(m->n_params, 1);
     size_t sizes[N_PARAM_TENSORS], at = 0;
@@ -134,6 +151,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         size_t c = cnt[t], bsz = t + 1 < nb ? o->batch : td->n_ids - t * o->batch;
         Csr b = csr_slice(&rows, off[t], c);
         const int64_t *ids = want + off[t];
+        if (o->gene_dropout > 0) drop_genes(&b, ids, o->gene_dropout, o->seed, (o->phase_id << 40) + *step);
         struct ModelCuda *gpu = o->gpu;
         if (gpu) model_cuda_zero_grad(gpu);
         else model_zero_grad(m);
@@ -149,6 +167,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
             for (size_t i = 0; i < c; i++) lab[i] = td->labels[ids[i]];
             for (size_t i = 0; i < c; i++) rowloss[i] = ce_forward(probs + i * K, logits + i * K, lab + i, 1, K);
             if (c) ce_backward(dlogits, probs, lab, c, K, 1.0f / (float)bsz);
+            if (c && td->class_weight) ce_weight_rows(dlogits, rowloss, lab, c, K, td->class_weight);
             loss[0] = grad_reduce_sum_rows(d, rowloss, c, bsz) / (double)bsz;
         } else {
             double part[2];

@@ -30,6 +30,7 @@ typedef struct {
     LrSchedule schedule;
     size_t warmup;
     float alpha, beta, tau;  // student loss weights and distillation temperature
+    float gene_dropout;      // training input: each measured gene of a cell reads as unmeasured with this probability
     uint64_t seed;
     size_t log_every;
     int debug_sync;
@@ -46,6 +47,7 @@ typedef struct {
     size_t n_ids;
     const int32_t *labels;  // (n_total) class of every global row (teacher), or NULL
     const float *soft;      // (x->n_rows, K) teacher logits of this rank's rows (student), or NULL
+    const float *class_weight;  // (K) teacher: cross-entropy weight of each class, or NULL (all 1)
 } TrainData;
 
 typedef struct {

@@ -17,13 +17,20 @@ for k in ["kida_conf", "kida_entropy", "kida_is_anchor", "cell_type", "batch"]:
 n = f["obs"]["kida_conf"].shape[0]
 assert n == 906, n
 assert f["obsm"]["X_kida"].shape == (n, 16)
-assert f["obsm"]["kida_proba"].shape[0] == n and f["obsm"]["kida_pathway_attn"].shape == (n, 24)
+P = len(f["uns"]["kida"]["pathways"])
+assert P == 25 and f["uns"]["kida"]["pathways"][-1] == b"UNANNOTATED", P   # 24 chosen + --unannotated (default)
+assert f["obsm"]["kida_proba"].shape[0] == n and f["obsm"]["kida_pathway_attn"].shape == (n, P)
 p = f["obsm"]["kida_proba"][:]
 assert np.allclose(p.sum(1), 1, atol=1e-4)
 conf = f["obs"]["kida_conf"][:]
 assert np.allclose(conf, p.max(1), atol=1e-6)
 a = f["obs"]["kida_is_anchor"][:].astype(bool)
-assert 0.38 * n <= a.sum() <= 0.45 * n, a.sum()
+# per teacher-predicted type: 40% of its cells (rounded up), at least --anchor-min 10 (all when fewer)
+tl = f["obs"]["kida_teacher_label_raw"]["codes"][:]
+for k in np.unique(tl):
+    m = int((tl == k).sum())
+    want = min(m, max(int(np.ceil(0.4 * m - 1e-9)), 10))
+    assert int(a[tl == k].sum()) == want, (k, int(a[tl == k].sum()), want)
 for k in ["classes", "pathways", "config", "history", "version"]:
     assert k in f["uns"]["kida"], k
 att = f["obsm"]["kida_pathway_attn"][:]

@@ -58,10 +58,12 @@ import numpy as np, pandas as pd, anndata as ad, scanpy as sc
 a = ad.read_h5ad(sys.argv[1])
 lab = a.obs["kida_label"].astype(str)
 keep = (lab != "unknown").values
+# kida explain tests groups of 2 cells or more, against all other cells (scanpy: groups=, rest = all others)
+tested = [g for g, n in lab[keep].value_counts().items() if n >= 2]
 b = ad.AnnData(X=np.asarray(a.obsm["kida_pathway_attn"][keep], dtype=np.float64))
 b.var_names = list(a.uns["kida"]["pathways"])
 b.obs["g"] = pd.Categorical(lab[keep].values)
-sc.tl.rank_genes_groups(b, "g", method="wilcoxon", tie_correct=True, n_genes=b.n_vars)
+sc.tl.rank_genes_groups(b, "g", groups=tested, method="wilcoxon", tie_correct=True, n_genes=b.n_vars)
 r = b.uns["rank_genes_groups"]
 t = pd.read_csv(sys.argv[2], sep="\t")
 worst = 0.0
