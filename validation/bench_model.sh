@@ -94,7 +94,7 @@ END {
     printf "%7s | %9s %10s %10s %6s %6s | %9s %10s %10s %6s %6s\n", "threads", "kida tr", "torch fp32", "torch bf16",
            "vs32", "vs16", "kida inf", "torch fp32", "torch bf16", "vs32", "vs16"
     cells("_cpu")
-    printf "cells per wall second (inflated by other jobs on the cores):\n"
+    printf "cells per wall second (other jobs on the cores slow these down):\n"
     cells("")
     printf "kida training GFLOP per CPU-second vs the same-run OpenBLAS sgemm per CPU-second:\n"
     printf "%7s | %10s | %14s %6s | %14s %6s\n", "threads", "kida train", "sgemm (BT,4C,C)", "kida%", "sgemm 2048^3", "kida%"
