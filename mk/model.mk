@@ -2,8 +2,9 @@
 # backward of the whole model; and its tests
 libkida_model_a_SOURCES += src/model/pathmap.c src/model/pathmap.h src/model/model.c src/model/model.h \
 	src/model/layers.c src/model/layers.h src/model/pathemb.c src/model/attention.c \
-	src/model/attention_tiles.c src/model/attention_tiles.h src/model/vecmath.h \
-	src/model/gradsum.c src/model/gradsum.h
+	src/model/vecmath.h src/model/matmul.c src/model/matmul.h \
+	src/model/gradsum.c src/model/gradsum.h src/model/kern.c src/model/kern.h src/model/kern_body.h \
+	src/model/kern_portable.c src/model/kern_avx2.c src/model/kern_avx512.c
 # -fno-trapping-math lets the vectoriser if-convert the selects in src/model/vecmath.h;
 # -ffp-contract=fast allows fused multiply-add (-std=c11 turns it off)
 libkida_model_a_CFLAGS = $(AM_CFLAGS) -fno-trapping-math -ffp-contract=fast

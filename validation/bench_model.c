@@ -4,8 +4,10 @@
 // L = 4, K = 7, inputs 8% nonzero. For each thread count it prints training cells/s (forward +
 // backward, median of --steps after one warm-up), inference cells/s, the model's GFLOP/s
 // (model_flops_per_cell), OpenBLAS sgemm GFLOP/s at the model's largest GEMM (B·T x 4C x C,
-// OpenBLAS's own threads) and the ratio, by wall time and by process CPU time (the latter is not
-// inflated when other jobs share the cores; with 2 threads it includes OpenMP spin-waiting).
+// OpenBLAS's own threads) and at 2048³, and the ratios, by wall time and by process CPU time (the
+// latter is not inflated when other jobs share the cores; with 2 threads it includes OpenMP
+// spin-waiting). The first line names the CPU and the vector path of kida's kernels
+// (src/core/cpu.h; KIDA_CPU_PATH picks a lower one).
 // --profile adds a per-layer time table.
 #include <cblas.h>
 #include <omp.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "model/layers.h"
@@ -113,6 +116,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < B * cfg.C; i++) demb[i] = rng_normal(5, 2, i, 0) / (float)B;
     double ftr = (double)model_flops_per_cell(&cfg, 1), finf = (double)model_flops_per_cell(&cfg, 0);
 
+    printf("CPU: %s; kida kernels: %s (best here: %s)\n", cpu_model_name(), cpu_path_name(cpu_path()),
+           cpu_path_name(cpu_path_best()));
     printf("kida CPU model benchmark: G=%zu P=%zu T=%zu M=%zu C=%zu NH=%zu L=%zu F=%zu K=%zu, batch %zu, "
            "%.1f%% nonzero (%zu nnz), dropout %.1f\n",
            G, P, cfg.T, map.M, cfg.C, cfg.NH, cfg.L, cfg.F, cfg.K, B, 100.0 * (double)csr_nnz(&x) / (double)(B * G),
@@ -144,15 +149,18 @@ int main(int argc, char **argv) {
         double sg_cpu, sg = sgemm_rate(B * cfg.T, 4 * cfg.C, cfg.C, threads[k], &sg_cpu);
         double gtr = ftr * (double)B / ttr * 1e-9, ginf = finf * (double)B / tinf * 1e-9;
         double gtr_cpu = ftr * (double)B / ctr * 1e-9;
+        double big_cpu, big = sgemm_rate(2048, 2048, 2048, threads[k], &big_cpu);
         printf("%7d | %12.1f %9.1f | %12.1f %9.1f | %10.1f %5.0f%% %5.0f%% | %6.1f %6.1f %5.0f%%\n", threads[k],
                (double)B / ttr, gtr, (double)B / tinf, ginf, sg, 100.0 * gtr / sg, 100.0 * ginf / sg,
                (double)B / ctr, sg_cpu, 100.0 * gtr_cpu / sg_cpu);
-        printf("%7s   best step: train %.1f cells/s, inference %.1f cells/s\n", "", (double)B / ttr_best,
-               (double)B / tinf_best);
-        printf("RESULT kida threads=%d train=%.2f infer=%.2f train_best=%.2f infer_best=%.2f train_gflops=%.1f "
-               "sgemm_gflops=%.1f train_pct=%.0f train_pct_cpu=%.0f train_cpu=%.2f infer_cpu=%.2f\n",
-               threads[k], (double)B / ttr, (double)B / tinf, (double)B / ttr_best, (double)B / tinf_best, gtr, sg,
-               100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu, (double)B / ctr, (double)B / cinf);
+        printf("%7s   best step: train %.1f cells/s, inference %.1f cells/s; sgemm 2048³: %.1f GF/s, %.1f per CPU-s\n",
+               "", (double)B / ttr_best, (double)B / tinf_best, big, big_cpu);
+        printf("RESULT kida threads=%d precision=fp32 path=%s train=%.2f infer=%.2f train_best=%.2f infer_best=%.2f "
+               "train_gflops=%.1f train_gflops_cpu=%.1f sgemm_gflops=%.1f sgemm_cpu=%.1f sgemm2048_cpu=%.1f "
+               "train_pct=%.0f train_pct_cpu=%.0f train_cpu=%.2f infer_cpu=%.2f\n",
+               threads[k], cpu_path_name(cpu_path()), (double)B / ttr, (double)B / tinf, (double)B / ttr_best,
+               (double)B / tinf_best, gtr, gtr_cpu, sg, sg_cpu, big_cpu, 100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu,
+               (double)B / ctr, (double)B / cinf);
         fflush(stdout);
         if (do_profile) {
             printf("  per-layer CPU times, %d thread(s), batch %zu:\n", threads[k], B);

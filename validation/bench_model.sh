@@ -1,48 +1,108 @@
 #!/bin/sh
-# Runs the C model benchmark and the PyTorch baseline on the same config, batch and thread counts,
-# and prints cells/s and the C/PyTorch ratio.
+# kida's CPU model against a strong PyTorch 2.x (validation/bench_torch.py) on the same config,
+# batch and thread counts, interleaved: REPEATS rounds of (kida, PyTorch fp32 and bf16). Prints the
+# medians over the rounds of cells per process CPU-second (robust to other jobs on the machine)
+# and per wall second, the kida/PyTorch ratios, kida's GFLOP per CPU-second against the same-run
+# OpenBLAS sgemm (model shape and 2048³), the CPU and the vector path.
 #   validation/bench_model.sh [BUILD_DIR]      (BUILD_DIR holds validation/bench_model; default .)
-# Environment: BATCH (64), STEPS (5), THREADS (1,2), PYTORCH (/usr/bin/python3).
+# Environment: BATCH (64), STEPS (3), THREADS (1,2), REPEATS (3), PRECISION (fp32,bf16: PyTorch's),
+#   PYTORCH: a python with torch 2.x; unset, a venv is made in BENCH_VENV (BUILD_DIR/bench-venv)
+#   and torch is installed into it from PyPI with pip (once).
 # Build first: make validation/bench_model   (or: make bench-model, which builds and runs this)
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-.}
 batch=${BATCH:-64}
-steps=${STEPS:-5}
+steps=${STEPS:-3}
 threads=${THREADS:-1,2}
-py=${PYTORCH:-/usr/bin/python3}
+repeats=${REPEATS:-3}
+precision=${PRECISION:-fp32,bf16}
 bench="$build/validation/bench_model"
 if [ ! -x "$bench" ]; then
     echo "bench_model.sh: $bench not found. HINT: run 'make validation/bench_model' in the build directory" >&2
     exit 99
 fi
+py=${PYTORCH:-}
+if [ -z "$py" ]; then
+    venv=${BENCH_VENV:-$build/bench-venv}
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "== making $venv with torch 2.x from PyPI (once)"
+        python3 -m venv "$venv" || { echo "bench_model.sh: python3 -m venv failed. HINT: apt-get install python3-venv, or set PYTORCH" >&2; exit 99; }
+        "$venv/bin/pip" install -q "torch>=2" numpy || { echo "bench_model.sh: pip install torch failed. HINT: set PYTORCH to a python with torch 2.x" >&2; exit 99; }
+    fi
+    py="$venv/bin/python"
+fi
+if ! "$py" -c "import torch, sys; sys.exit(int(torch.__version__.split('.')[0]) < 2)" 2>/dev/null; then
+    echo "bench_model.sh: $py has no torch 2.x. HINT: set PYTORCH to a python with torch >= 2, or unset it to make a venv" >&2
+    exit 99
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-OPENBLAS_NUM_THREADS=1 "$bench" --batch "$batch" --steps "$steps" --threads "$threads" | tee -a "$out"
-if "$py" -c "import torch" 2>/dev/null; then
-    "$py" "$here/bench_torch.py" --batch "$batch" --steps "$steps" --threads "$threads" | tee -a "$out"
-else
-    echo "(no torch for $py: PyTorch baseline skipped)"
-fi
+echo "== $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) core(s); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+r=1
+while [ "$r" -le "$repeats" ]; do
+    echo "== round $r of $repeats"
+    OPENBLAS_NUM_THREADS=1 "$bench" --batch "$batch" --steps "$steps" --threads "$threads" | tee -a "$out"
+    "$py" "$here/bench_torch.py" --batch "$batch" --steps "$steps" --threads "$threads" --precision "$precision" | tee -a "$out"
+    r=$((r + 1))
+done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-awk '
-function grab(arr,   i, kv) { for (i = 3; i <= NF; i++) { split($i, kv, "="); arr[$3, kv[1]] = kv[2] } }
-/^RESULT kida/  { grab(k); if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
-/^RESULT torch/ { grab(t) }
-END {
-    printf "cells/s, median step (best step); then cells per process CPU-second (robust to other jobs)\n"
-    printf "%-10s %17s %17s %6s | %17s %17s %6s | %8s | %20s | %20s\n", "", "kida train", "torch train", "ratio",
-           "kida infer", "torch infer", "ratio", "vs sgemm", "train/CPU-s k t r", "infer/CPU-s k t r"
+awk -v repeats="$repeats" '
+function grab(who, prec,   i, kv, key) {
+    for (i = 3; i <= NF; i++) {
+        split($i, kv, "=")
+        if (kv[1] == "threads") th = kv[2]
+    }
+    if (!(th in seen)) { seen[th] = 1; order[++n] = th }
+    for (i = 3; i <= NF; i++) {
+        split($i, kv, "=")
+        key = who SUBSEP prec SUBSEP th SUBSEP kv[1]
+        cnt[key]++
+        val[key, cnt[key]] = kv[2]
+    }
+}
+function med(who, prec, th, f,   key, m, i, j, a, t) {
+    key = who SUBSEP prec SUBSEP th SUBSEP f
+    m = cnt[key]
+    if (!m) return 0
+    for (i = 1; i <= m; i++) a[i] = val[key, i] + 0
+    for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+function ratio(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "-" }
+# one row per thread count: kida, PyTorch fp32 and bf16, training then inference (suffix "_cpu":
+# per CPU-second, "": per wall second)
+function cells(sfx,   i, th, kt, ki, t32, t16, i32, i16) {
     for (i = 1; i <= n; i++) {
-        th = order[i]; tt = t[th, "train"] + 0; ti = t[th, "infer"] + 0; tc = t[th, "train_cpu"] + 0
-        ic = t[th, "infer_cpu"] + 0
-        printf "%-10s %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7.2f (%7.2f) %7.2f (%7.2f) %6s | %7s%% | %6.2f %6.2f %5s | %6.2f %6.2f %5s\n", th,
-               k[th, "train"], k[th, "train_best"], tt, t[th, "train_best"],
-               (tt > 0 ? sprintf("%.1fx", k[th, "train"] / tt) : "-"),
-               k[th, "infer"], k[th, "infer_best"], ti, t[th, "infer_best"],
-               (ti > 0 ? sprintf("%.1fx", k[th, "infer"] / ti) : "-"), k[th, "train_pct"],
-               k[th, "train_cpu"], tc, (tc > 0 ? sprintf("%.1fx", k[th, "train_cpu"] / tc) : "-"),
-               k[th, "infer_cpu"], ic, (ic > 0 ? sprintf("%.1fx", k[th, "infer_cpu"] / ic) : "-")
+        th = order[i]
+        kt = med("kida", "fp32", th, "train" sfx); ki = med("kida", "fp32", th, "infer" sfx)
+        t32 = med("torch", "fp32", th, "train" sfx); t16 = med("torch", "bf16", th, "train" sfx)
+        i32 = med("torch", "fp32", th, "infer" sfx); i16 = med("torch", "bf16", th, "infer" sfx)
+        printf "%7s | %9.2f %10.2f %10.2f %6s %6s | %9.2f %10.2f %10.2f %6s %6s\n", th, kt, t32, t16, ratio(kt, t32),
+               ratio(kt, t16), ki, i32, i16, ratio(ki, i32), ratio(ki, i16)
+    }
+}
+/^CPU: /                        { if (!cpu) cpu = $0 }
+/^torch [0-9].* CPU/            { if (!tv) tv = $1 " " $2 " " $4 }
+/^RESULT kida /                 { grab("kida", "fp32") }
+/^RESULT kida /                 { for (i = 3; i <= NF; i++) if ($i ~ /^path=/) kpath = substr($i, 6) }
+/^RESULT torch .*precision=/    { for (i = 3; i <= NF; i++) if ($i ~ /^precision=/) p = substr($i, 11); grab("torch", p) }
+END {
+    printf "\n%s; %s\n", cpu, tv
+    printf "medians of %d rounds; kida fp32, vector path %s\n", repeats, kpath
+    printf "cells per CPU-second (all threads of the process):\n"
+    printf "%7s | %9s %10s %10s %6s %6s | %9s %10s %10s %6s %6s\n", "threads", "kida tr", "torch fp32", "torch bf16",
+           "vs32", "vs16", "kida inf", "torch fp32", "torch bf16", "vs32", "vs16"
+    cells("_cpu")
+    printf "cells per wall second (other jobs on the cores slow these down):\n"
+    cells("")
+    printf "kida training GFLOP per CPU-second vs the same-run OpenBLAS sgemm per CPU-second:\n"
+    printf "%7s | %10s | %14s %6s | %14s %6s\n", "threads", "kida train", "sgemm (BT,4C,C)", "kida%", "sgemm 2048^3", "kida%"
+    for (i = 1; i <= n; i++) {
+        th = order[i]
+        g = med("kida", "fp32", th, "train_gflops_cpu"); s1 = med("kida", "fp32", th, "sgemm_cpu")
+        s2 = med("kida", "fp32", th, "sgemm2048_cpu")
+        printf "%7s | %10.1f | %14.1f %5.0f%% | %14.1f %5.0f%%\n", th, g, s1, (s1 > 0 ? 100 * g / s1 : 0), s2,
+               (s2 > 0 ? 100 * g / s2 : 0)
     }
 }' "$out"

@@ -10,6 +10,7 @@
 
 #include "cmd/commands.h"
 #include "config.h"
+#include "core/cpu.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/runstats.h"
@@ -35,8 +36,9 @@ static void print_banner(const Config *c, const Dist *d, int threads) {
 #ifdef HAVE_CUDA
     gpus = cuda_device_count();
 #endif
-    printf("kida %s %s | %d rank(s) on %d node(s) | %d thread(s)/rank | build: MPI, parallel HDF5, OpenBLAS",
-           PACKAGE_VERSION, c->cmd_name, d->size, d->n_nodes, threads);
+    printf("kida %s %s | %d rank(s) on %d node(s) | %d thread(s)/rank | CPU kernels: %s | build: MPI, parallel HDF5, "
+           "OpenBLAS",
+           PACKAGE_VERSION, c->cmd_name, d->size, d->n_nodes, threads, cpu_path_name(cpu_path()));
 #ifdef HAVE_CUDA
     printf(", CUDA (%d device(s) visible)", gpus);
 #else
@@ -65,6 +67,7 @@ int cli_main(int argc, char **argv) {
 #ifdef _OPENMP
         omp_set_num_threads(threads);
 #endif
+        cpu_path_agree(&d);  // every rank the same vector path: the same bits on any rank count
         if (c.cmd & (CMD_RUN | CMD_GENESCORE)) print_banner(&c, &d, threads);
         rc = command_run(&c, &d);
         if (c.cmd & (CMD_RUN | CMD_GENESCORE)) run_summary(&d);

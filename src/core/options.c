@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"  // autoconf: PACKAGE_VERSION
+#include "core/cpu.h"
 #include "core/log.h"
 #include "core/options.h"
 
@@ -394,7 +395,9 @@ int config_parse(Config *c, int argc, char **argv) {
         return 1;
     }
     if (!strcmp(argv[1], "--version")) {
-        if (log_rank() == 0) printf("kida %s\n", PACKAGE_VERSION);
+        if (log_rank() == 0)
+            printf("kida %s\nCPU: %s; kernels: %s (best here: %s; KIDA_CPU_PATH=portable|avx2|avx512 picks a lower one)\n",
+                   PACKAGE_VERSION, cpu_model_name(), cpu_path_name(cpu_path()), cpu_path_name(cpu_path_best()));
         return 1;
     }
     const CmdSpec *cs = NULL;

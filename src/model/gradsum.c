@@ -1,12 +1,11 @@
 // gradsum: see gradsum.h.
 #include "model/gradsum.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/log.h"
-#include "model/vecmath.h"
+#include "model/kern.h"
 
 void gradsum_init(GradSum *s, size_t n) {
     memset(s, 0, sizeof *s);
@@ -57,40 +56,17 @@ void gradsum_open(GradSum *s, size_t k, const size_t *off, const size_t *len, co
     free(m);
 }
 
-// Rounds y (|y| < 2^51) to the nearest integer: adding 1.5·2^52 leaves the integer in the low
-// mantissa bits; the same on every machine (IEEE round to nearest even).
-VEC_INLINE int64_t round_grid(double y) {
-    double t = y + 6755399441055744.0;
-    int64_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    return bits - 0x4338000000000000;
+void gradsum_add(int64_t *acc, const float *v, size_t n, double scale) {
+    if (scale == 0.0) return;  // a non-finite block (gradsum_open)
+    kern()->fix_add(acc, v, n, scale);
 }
 
-VEC_CLONES void gradsum_add(int64_t *restrict acc, const float *restrict v, size_t n, double scale) {
-    if (scale == 0.0) return;   // a non-finite block (gradsum_open)
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * scale);
-}
-
-VEC_CLONES void gradsum_add_scaled(int64_t *restrict acc, const float *restrict v, float a, size_t n, double scale) {
+void gradsum_add_scaled(int64_t *acc, const float *v, float a, size_t n, double scale) {
     if (scale == 0.0) return;
-    double as = (double)a * scale;  // exact: scale is a power of two
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) acc[i] += round_grid((double)v[i] * as);
+    kern()->fix_add_scaled(acc, v, a, n, scale);
 }
 
-// NaN when some v[i] is NaN or infinite (a max reduction alone would pass over a NaN).
-VEC_CLONES float gradsum_max_abs(const float *v, size_t n) {
-    float m = 0.0f;
-    int bad = 0;
-#pragma omp simd reduction(max : m) reduction(| : bad)
-    for (size_t i = 0; i < n; i++) {
-        float a = fabsf(v[i]);
-        bad |= !(a <= FLT_MAX);
-        m = a > m ? a : m;
-    }
-    return bad ? NAN : m;
-}
+float gradsum_max_abs(const float *v, size_t n) { return kern()->max_abs(v, n); }
 
 void gradsum_parts_max(const GradPart *parts, size_t k, size_t B, double *lmax) {
     for (size_t p = 0; p < k; p++) {

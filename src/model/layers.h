@@ -4,12 +4,10 @@
 // and outputs of one call never overlap unless a comment says so. Work is split over OpenMP
 // threads; BLAS calls inside a thread are expected to run single-threaded (model_init arranges it).
 //
-// The _cells forms are what the model uses: the N rows are B cells of R rows each, every result of
-// a cell depends on that cell's rows only (never on B, on the other cells or on the thread count),
-// and parameter gradients come back per cell, overwritten, for an exact sum over cells
-// (model/gradsum.h); ldc is the distance between two cells' gradients, so that one buffer can hold
-// several layers' per-cell gradients side by side. The plain forms are the same computation with all N rows as one cell, and
-// accumulate their parameter gradients (+=).
+// These are the whole-batch forms (tests, the benchmark's profile, the CUDA tests' references).
+// The model itself runs one cell at a time through the vector path's kernels (kern.h) and the
+// per-cell products of matmul.h, with parameter gradients per cell for an exact sum
+// (model/gradsum.h).
 #ifndef KIDA_LAYERS_H
 #define KIDA_LAYERS_H
 #include <stddef.h>
@@ -17,6 +15,7 @@
 
 #include "core/csr.h"
 #include "model/gradsum.h"
+#include "model/kern.h"
 #include "model/pathmap.h"
 
 // ---- pathway embedding: tokens from sparse genes (x[P] = cls)
@@ -34,6 +33,9 @@ void pathemb_forward(float *out,            // (B,T,C), B = x->n_rows, T = P+1
                      const float *emb_b,    // (P,C)
                      const float *cls,      // (C)
                      const PathwayMap *map, size_t C);
+// The same for row b of x alone, into ob (T,C).
+void pathemb_cell_forward(float *ob, const Csr *x, size_t b, const float *zemb, const float *emb_w,
+                          const float *emb_b, const float *cls, const PathwayMap *map, size_t C);
 void pathemb_backward(float *demb_w,        // (M,C)
                       float *demb_b,        // (P,C)
                       float *dcls,          // (C)
@@ -77,16 +79,6 @@ void layernorm_backward(float *din,         // (N,C)
                         const float *rstd,  // (N)
                         const float *w,     // (C)
                         size_t N, size_t C);
-void layernorm_backward_cells(float *din,         // (B·R,C) +=
-                              float *dw,          // (B,C) per cell, cell b at dw + b·ldc
-                              float *db,          // (B,C) per cell, cell b at db + b·ldc
-                              size_t ldc,
-                              const float *dout,  // (B·R,C)
-                              const float *in,    // (B·R,C)
-                              const float *mean,  // (B·R)
-                              const float *rstd,  // (B·R)
-                              const float *w,     // (C)
-                              size_t B, size_t R, size_t C);
 
 // ---- linear: out = in wᵀ + b (torch.nn.Linear layout); b may be NULL
 void linear_forward(float *out,             // (N,OC)
@@ -94,11 +86,6 @@ void linear_forward(float *out,             // (N,OC)
                     const float *w,         // (OC,IC)
                     const float *b,         // (OC)
                     size_t N, size_t IC, size_t OC);
-void linear_forward_cells(float *out,       // (B·R,OC)
-                          const float *in,  // (B·R,IC)
-                          const float *w,   // (OC,IC)
-                          const float *b,   // (OC)
-                          size_t B, size_t R, size_t IC, size_t OC);
 // din may be NULL (no input gradient wanted); db may be NULL.
 void linear_backward(float *din,            // (N,IC)
                      float *dw,             // (OC,IC)
@@ -107,15 +94,6 @@ void linear_backward(float *din,            // (N,IC)
                      const float *in,       // (N,IC)
                      const float *w,        // (OC,IC)
                      size_t N, size_t IC, size_t OC);
-// din may be NULL, db may be NULL; dw is required.
-void linear_backward_cells(float *din,          // (B·R,IC) +=
-                           float *dw,           // (B,OC,IC) per cell, cell b at dw + b·ldc
-                           float *db,           // (B,OC) per cell, cell b at db + b·ldc
-                           size_t ldc,
-                           const float *dout,   // (B·R,OC)
-                           const float *in,     // (B·R,IC)
-                           const float *w,      // (OC,IC)
-                           size_t B, size_t R, size_t IC, size_t OC);
 
 // ---- GELU, exact erf form. gelu_forward may run in place (out == in).
 void gelu_forward(float *out, const float *in, size_t N);                 // (N), (N)
@@ -135,6 +113,26 @@ void attention_backward(float *dqkv,        // (B,T,3C)
                         const float *dout,  // (B,T-q0,C)
                         const float *qkv,   // (B,T,3C)
                         size_t B, size_t T, size_t C, size_t NH, size_t q0);
+// One cell, in the calling thread, with a scratch from attn_scratch_alloc(T, T - q0, C / NH, ...):
+// the forward as above; the backward WRITES the cell's dqkv (rows < q0 of its q part become 0).
+typedef struct {
+    size_t T, Tq, HS;
+    int tiled;          // the vector path's tiled kernels (HS % 8 == 0), else the BLAS path
+    TileScratch tiles;
+    float *q, *k, *v;   // BLAS path: (Tq,HS) scaled queries, (T,HS) keys, values
+    float *a, *da;      // BLAS path: (Tq,T) probabilities and their gradient (backward)
+    float *cls;         // (T) the last query row's probabilities of one head
+} AttnScratch;
+AttnScratch attn_scratch_alloc(size_t T, size_t Tq, size_t HS, int backward);
+void attn_scratch_free(AttnScratch *s);
+void attention_cell_forward(float *out,         // (Tq,C)
+                            float *attn_cls,    // (T-1) or NULL
+                            const float *qkv,   // (T,3C)
+                            size_t C, size_t NH, size_t q0, AttnScratch *s);
+void attention_cell_backward(float *dqkv,       // (T,3C)
+                             const float *dout, // (Tq,C)
+                             const float *qkv,  // (T,3C)
+                             size_t C, size_t NH, size_t q0, AttnScratch *s);
 
 // ---- residual with inverted dropout: out = res + keep ⊙ y / (1-p), per cell b a block of N
 // elements whose index inside the cell's (T,C) tensor starts at i0. keep[b,i] = 1 unless

@@ -8,7 +8,9 @@
 
 #include "core/log.h"
 #include "core/rng.h"
+#include "model/kern.h"
 #include "model/layers.h"
+#include "model/matmul.h"
 
 const char *const MODEL_PARAM_NAMES[N_PARAM_TENSORS] = {
     "emb_w", "emb_b", "cls",   "ln1_w", "ln1_b", "qkv_w", "qkv_b", "proj_w",  "proj_b",  "ln2_w",  "ln2_b",
@@ -99,6 +101,15 @@ size_t model_act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t
     return off;
 }
 
+// Zeroed memory on a 64-byte boundary (a cache line; every cell's rows start at the same offset
+// within one).
+static void *alloc64(size_t n) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n ? n : 64) != 0) FATAL("use a smaller batch or free memory", "out of memory (asked for %zu bytes)", n);
+    memset(p, 0, n);
+    return p;
+}
+
 void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t max_B, int training) {
     memset(m, 0, sizeof *m);
     const ModelConfig *c = cfg;
@@ -114,6 +125,7 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         FATAL("set dropout in [0, 1)", "model config: bad dropout (got %g)", (double)c->dropout);
     if (max_B == 0) FATAL("internal error", "model_init: max_B must be positive (got 0)");
+    if (c->C > KERN_LN_MAX) FATAL("use a width of at most 4096", "model config: width %zu is too large", c->C);
     if (max_B * c->T * 3 * c->C > (size_t)2147483647 / 4)
         FATAL("use a smaller batch", "model_init: batch too large for BLAS int sizes (got max_B = %zu)", max_B);
     m->cfg = *cfg;
@@ -134,11 +146,22 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
         gradsum_init(&m->gsum, m->n_params);
         // per cell: every parameter but the embedding's (emb_w, emb_b, cls: the first three tensors)
         m->cell_ld = (size_t)(m->p.emb_w + m->n_params - m->p.ln1_w);
-        m->cell_g = xmalloc(max_B * m->cell_ld * sizeof(float));
+        m->cell_g = alloc64(max_B * m->cell_ld * sizeof(float));
+        // one block per tensor and layer: qkv_w of layer 2, fc1_b of layer 0, ..., head2_b
         m->cell_parts = xmalloc((12 * c->L + 6) * sizeof(GradPart));
+        size_t sizes[N_PARAM_TENSORS], off = 0;
+        model_param_shapes(c, sizes);
+        for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
+            size_t nb = i >= 3 && i <= 14 ? c->L : 1, len = sizes[i] / nb;  // ln1_w .. fc2_b are (L, ...)
+            for (size_t l = 0; i >= 3 && l < nb; l++) {
+                size_t o = off + l * len, at = o - (size_t)(m->p.ln1_w - m->params);
+                m->cell_parts[m->n_cell_parts++] = (GradPart){o, len, m->cell_g + at, m->cell_ld};
+            }
+            off += sizes[i];
+        }
     }
     m->n_acts = model_act_layout(&m->a, NULL, c, max_B, m->training);
-    m->acts_mem = xcalloc(m->n_acts, sizeof(float));
+    m->acts_mem = alloc64(m->n_acts * sizeof(float));
     model_act_layout(&m->a, m->acts_mem, c, max_B, m->training);
     m->logits = m->a.logits;
     m->embedding = m->a.embedding;
@@ -202,11 +225,104 @@ void model_zero_grad(Model *m) {
 // Slot l of a per-layer activation of n floats per layer (one shared slot in inference).
 static float *slot(const Model *m, float *base, size_t l, size_t n) { return base + (m->training ? l * n : 0); }
 
-void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t step, uint64_t seed) {
+// Where cell b's activations of layer l live. A cell owns rows b·T .. b·T+T-1 of every per-layer
+// tensor, also in the last layer, which uses the first of them for its cls-only rows: so in
+// inference, where every layer shares one slot, cells never touch each other's rows.
+typedef struct {
+    float *xin, *xout, *mid, *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu;
+    uint8_t *keep0, *keep1;  // dropout masks (NULL without dropout)
+    size_t q0, Tq;           // first query row, query rows
+} CellLayer;
+
+static CellLayer cell_layer(const Model *m, size_t l, size_t b) {
+    const ModelConfig *c = &m->cfg;
+    const ActTensors *a = &m->a;
+    size_t T = c->T, C = c->C, F = c->F, BT = m->B * T, r = b * T;
+    int last = l + 1 == c->L;
+    CellLayer v = {.q0 = last ? c->P : 0};
+    v.Tq = T - v.q0;
+    v.xin = slot(m, a->resid, l, BT * C) + r * C;
+    // the last layer's output: the cls row of the cell in the next slot (in inference, its own cls row)
+    v.xout = slot(m, a->resid, l + 1, BT * C) + (r + (last ? c->P : 0)) * C;
+    v.mid = slot(m, a->mid, l, BT * C) + r * C;
+    v.ln1 = slot(m, a->ln1, l, BT * C) + r * C;
+    v.ln1_mean = slot(m, a->ln1_mean, l, BT) + r;
+    v.ln1_rstd = slot(m, a->ln1_rstd, l, BT) + r;
+    v.qkv = slot(m, a->qkv, l, BT * 3 * C) + r * 3 * C;
+    v.atty = slot(m, a->atty, l, BT * C) + r * C;
+    v.ln2 = slot(m, a->ln2, l, BT * C) + r * C;
+    v.ln2_mean = slot(m, a->ln2_mean, l, BT) + r;
+    v.ln2_rstd = slot(m, a->ln2_rstd, l, BT) + r;
+    v.fch = slot(m, a->fch, l, BT * F) + r * F;
+    v.fch_gelu = slot(m, a->fch_gelu, l, BT * F) + r * F;
+    if (m->training && c->dropout > 0.0f) {
+        v.keep0 = a->mask + ((2 * l) * m->max_B * T + r) * C;
+        v.keep1 = a->mask + ((2 * l + 1) * m->max_B * T + r) * C;
+    }
+    return v;
+}
+
+// Per-thread attention scratch: full layers (every query) and the last layer (the cls query).
+typedef struct {
+    AttnScratch full, last;
+} CellScratch;
+
+static CellScratch scratch_alloc(const ModelConfig *c, int backward) {
+    CellScratch s;
+    s.full = attn_scratch_alloc(c->T, c->T, c->C / c->NH, backward);
+    s.last = attn_scratch_alloc(c->T, 1, c->C / c->NH, backward);
+    return s;
+}
+
+static void scratch_free(CellScratch *s) {
+    attn_scratch_free(&s->full);
+    attn_scratch_free(&s->last);
+}
+
+// The forward of cell b, in the calling thread.
+static void cell_forward(Model *m, const Kern *k, CellScratch *cs, size_t b) {
     const ModelConfig *c = &m->cfg;
     const ParamTensors *p = &m->p;
     ActTensors *a = &m->a;
-    size_t B = x->n_rows, P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, BT = B * T;
+    size_t P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, K = c->K;
+    float pdrop = m->training ? c->dropout : 0.0f;
+    uint64_t cell = pdrop > 0.0f ? (uint64_t)m->cell_ids[b] : 0;
+    float *proj = a->proj + b * T * C;  // (T,C) scratch: proj or fc2 output before bias, dropout, residual
+
+    pathemb_cell_forward(slot(m, a->resid, 0, m->B * T * C) + b * T * C, m->x, b, a->zemb, p->emb_w, p->emb_b, p->cls,
+                         m->map, C);
+    for (size_t l = 0; l < L; l++) {
+        CellLayer v = cell_layer(m, l, b);
+        size_t q0 = v.q0, Tq = v.Tq;
+        int last = l + 1 == L;  // the last layer only needs the cls row after its qkv projection
+        k->ln_forward(v.ln1, v.ln1_mean, v.ln1_rstd, v.xin, p->ln1_w + l * C, p->ln1_b + l * C, T, C);
+        const float *bq = p->qkv_b + l * 3 * C;
+        for (size_t t = 0; t < T; t++) memcpy(v.qkv + t * 3 * C, bq, 3 * C * sizeof(float));
+        mm_forward(v.qkv, v.ln1, p->qkv_w + l * 3 * C * C, T, C, 3 * C, 1);
+        attention_cell_forward(v.atty, last ? a->attn + b * P : NULL, v.qkv, C, c->NH, q0, last ? &cs->last : &cs->full);
+        mm_forward(proj, v.atty, p->proj_w + l * C * C, Tq, C, C, 0);
+        // mid = xin + Dropout(proj + b), then LN2, in one pass
+        k->residual(v.mid, v.keep0, v.xin + q0 * C, proj, p->proj_b + l * C, cell, m->seed,
+                    model_dropout_stream(m->step, l, 0), pdrop, Tq, C, q0 * C, v.ln2, v.ln2_mean, v.ln2_rstd,
+                    p->ln2_w + l * C, p->ln2_b + l * C);
+        mm_forward(v.fch, v.ln2, p->fc1_w + l * F * C, Tq, C, F, 0);
+        k->bias_gelu(v.fch, v.fch_gelu, p->fc1_b + l * F, Tq, F);
+        mm_forward(proj, v.fch_gelu, p->fc2_w + l * C * F, Tq, F, C, 0);
+        k->residual(v.xout, v.keep1, v.mid, proj, p->fc2_b + l * C, cell, m->seed, model_dropout_stream(m->step, l, 1),
+                    pdrop, Tq, C, q0 * C, NULL, NULL, NULL, NULL, NULL);
+    }
+    const float *xl = cell_layer(m, L - 1, b).xout;  // (C) the cls row after the last layer
+    float *e = a->embedding + b * C, *h1 = a->h1 + b * C, *h1g = a->h1_gelu + b * C, *lo = a->logits + b * K;
+    k->ln_forward(e, a->lnf_mean + b, a->lnf_rstd + b, xl, p->lnf_w, p->lnf_b, 1, C);
+    mm_forward(h1, e, p->head1_w, 1, C, C, 0);
+    k->bias_gelu(h1, h1g, p->head1_b, 1, C);
+    memcpy(lo, p->head2_b, K * sizeof(float));
+    mm_forward(lo, h1g, p->head2_w, 1, C, K, 1);
+}
+
+void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t step, uint64_t seed) {
+    const ModelConfig *c = &m->cfg;
+    size_t B = x->n_rows;
     if (x->n_cols != c->G)
         FATAL("give the model its own genes (the reference's model genes, in order)",
               "model_forward: input has the wrong gene count (got %zu, want %zu)", x->n_cols, c->G);
@@ -221,82 +337,119 @@ void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t ste
     m->cell_ids = cell_ids;
     m->step = step;
     m->seed = seed;
-
-    pathemb_zero_forward(a->zemb, m->gene_zero, p->emb_w, m->map, C);
-    pathemb_forward(a->resid, x, a->zemb, p->emb_w, p->emb_b, p->cls, m->map, C);
-    for (size_t l = 0; l < L; l++) {
-        int last = l + 1 == L;  // the last layer only needs the cls row after its qkv projection
-        size_t q0 = last ? P : 0, Tq = T - q0, n = B * Tq;
-        float *xin = slot(m, a->resid, l, BT * C), *xout = slot(m, a->resid, l + 1, BT * C);
-        float *mid = slot(m, a->mid, l, BT * C), *ln1 = slot(m, a->ln1, l, BT * C);
-        float *ln1_mean = slot(m, a->ln1_mean, l, BT), *ln1_rstd = slot(m, a->ln1_rstd, l, BT);
-        float *qkv = slot(m, a->qkv, l, BT * 3 * C), *atty = slot(m, a->atty, l, BT * C);
-        float *ln2 = slot(m, a->ln2, l, BT * C);
-        float *ln2_mean = slot(m, a->ln2_mean, l, BT), *ln2_rstd = slot(m, a->ln2_rstd, l, BT);
-        float *fch = slot(m, a->fch, l, BT * F), *fch_gelu = slot(m, a->fch_gelu, l, BT * F);
-        uint8_t *keep0 = pdrop > 0.0f ? a->mask + (2 * l) * m->max_B * T * C : NULL;
-        uint8_t *keep1 = pdrop > 0.0f ? a->mask + (2 * l + 1) * m->max_B * T * C : NULL;
-
-        layernorm_forward(ln1, ln1_mean, ln1_rstd, xin, p->ln1_w + l * C, p->ln1_b + l * C, BT, C);
-        linear_forward_cells(qkv, ln1, p->qkv_w + l * 3 * C * C, p->qkv_b + l * 3 * C, B, T, C, 3 * C);
-        attention_forward(atty, last ? a->attn : NULL, qkv, B, T, C, c->NH, q0);
-        linear_forward_cells(a->proj, atty, p->proj_w + l * C * C, p->proj_b + l * C, B, Tq, C, C);
-        const float *res = xin;
-        if (last) {
-            rows_gather(mid, xin, B, T, C, P);
-            res = mid;
-        }
-        residual_forward(mid, keep0, res, a->proj, cell_ids, seed, model_dropout_stream(step, l, 0), pdrop, B,
-                         Tq * C, q0 * C);
-        layernorm_forward(ln2, ln2_mean, ln2_rstd, mid, p->ln2_w + l * C, p->ln2_b + l * C, n, C);
-        linear_forward_cells(fch, ln2, p->fc1_w + l * F * C, p->fc1_b + l * F, B, Tq, C, F);
-        gelu_forward(fch_gelu, fch, n * F);
-        linear_forward_cells(a->proj, fch_gelu, p->fc2_w + l * C * F, p->fc2_b + l * C, B, Tq, F, C);
-        residual_forward(xout, keep1, mid, a->proj, cell_ids, seed, model_dropout_stream(step, l, 1), pdrop, B,
-                         Tq * C, q0 * C);
+    pathemb_zero_forward(m->a.zemb, m->gene_zero, m->p.emb_w, m->map, c->C);
+    const Kern *k = kern();
+    // cells are independent: each thread runs whole cells, no barrier between layers
+#pragma omp parallel
+    {
+        CellScratch cs = scratch_alloc(c, 0);
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < B; b++) cell_forward(m, k, &cs, b);
+        scratch_free(&cs);
     }
-    const float *xl = slot(m, a->resid, L, BT * C);  // (B,C) the cls rows after the last layer
-    layernorm_forward(a->embedding, a->lnf_mean, a->lnf_rstd, xl, p->lnf_w, p->lnf_b, B, C);
-    linear_forward_cells(a->h1, a->embedding, p->head1_w, p->head1_b, B, 1, C, C);
-    gelu_forward(a->h1_gelu, a->h1, B * C);
-    linear_forward_cells(a->logits, a->h1_gelu, p->head2_w, p->head2_b, B, 1, C, c->K);
 }
 
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
-
-// The parameter blocks whose per-cell gradients wait side by side in m->cell_g until the backward
-// pass is done: then one exact sum of all of them, with one collective max.
-typedef struct {
-    Model *m;
-    size_t n, at;  // blocks so far, floats used per cell
-} Group;
-
-// Room for the per-cell gradient of grad[0..len): cell 0's slot (cell b at + b·cell_ld).
-static float *group_slot(Group *gr, const float *grad, size_t len) {
-    Model *m = gr->m;
-    if (gr->n == 12 * m->cfg.L + 6 || gr->at + len > m->cell_ld) FATAL("internal error", "model backward: gradient slots overflow");
-    float *v = m->cell_g + gr->at;
-    m->cell_parts[gr->n++] = (GradPart){(size_t)(grad - m->grads), len, v, m->cell_ld};
-    gr->at += len;
-    return v;
+// The gradient through inverted dropout of n elements: d itself without dropout, else into scratch.
+static const float *dropout_back(const Kern *k, float *scratch, const float *d, const uint8_t *keep, float p,
+                                 size_t n) {
+    if (p <= 0.0f) return d;
+    k->dropout_backward(scratch, d, keep, p, n);
+    return scratch;
 }
 
-// The whole exact sum: one collective max for the dense blocks and the embedding's, then the adds.
-static void group_sum(Group *gr, size_t B) {
-    Model *m = gr->m;
+// The backward of a linear layer y = x wᵀ + b on R rows of one cell: the cell's weight and bias
+// gradients dw (OC,IC) and db (OC), and din = dy w (R,IC), all overwritten.
+static void linear_back(const Kern *k, float *din, float *dw, float *db, const float *dy, const float *x,
+                        const float *w, size_t R, size_t OC, size_t IC) {
+    k->col_sums(db, dy, R, OC);
+    mm_backward_weight(dw, dy, x, R, OC, IC);
+    mm_backward_data(din, dy, w, R, OC, IC, 0);
+}
+
+// The backward of cell b, in the calling thread: its parameter gradient goes to its own slots of
+// m->cell_g (laid out as the parameters from ln1_w on), its token gradient to its rows of dresid.
+static void cell_backward(Model *m, const Kern *k, CellScratch *cs, size_t b, const float *dlogits, const float *demb) {
     const ModelConfig *c = &m->cfg;
-    size_t k = gr->n + 3;
+    const ParamTensors *p = &m->p, *g = &m->g;
+    ActTensors *a = &m->a;
+    size_t P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, K = c->K;
+    float pdrop = c->dropout;
+    float *G = m->cell_g + b * m->cell_ld;
+#define CG(t) (G + ((t) - g->ln1_w))  // this cell's slot for the gradient element t
+    const float *dl = dlogits + b * K, *h1 = a->h1 + b * C, *h1g = a->h1_gelu + b * C, *e = a->embedding + b * C;
+    float *dh1g = a->dhead + b * 2 * C, *dh1 = dh1g + C, *dx = a->dcls + b * C;  // (C) each
+    float *dres = a->dresid + b * T * C, *dc1 = a->dc1 + b * T * C, *dc2 = a->dc2 + b * T * C;  // (T,C)
+    float *dqkv = a->dqkv + b * T * 3 * C, *dfg = a->dfch_gelu + b * T * F, *df = a->dfch + b * T * F;
+
+    // head: logits = GELU(e W1ᵀ + b1) W2ᵀ + b2, then the final LayerNorm of the cls row
+    mm_backward_weight(CG(g->head2_w), dl, h1g, 1, K, C);
+    memcpy(CG(g->head2_b), dl, K * sizeof(float));
+    mm_backward_data(dh1g, dl, p->head2_w, 1, K, C, 0);
+    k->gelu_backward(dh1, dh1g, h1, C);
+    float *de = dh1g;  // (C) the embedding's gradient: demb plus the head's
+    if (demb) memcpy(de, demb + b * C, C * sizeof(float));
+    else memset(de, 0, C * sizeof(float));
+    mm_backward_data(de, dh1, p->head1_w, 1, C, C, 1);
+    mm_backward_weight(CG(g->head1_w), dh1, e, 1, C, C);
+    memcpy(CG(g->head1_b), dh1, C * sizeof(float));
+    memset(CG(g->lnf_w), 0, C * sizeof(float));
+    memset(CG(g->lnf_b), 0, C * sizeof(float));
+    memset(dx, 0, C * sizeof(float));
+    k->ln_backward(dx, CG(g->lnf_w), CG(g->lnf_b), de, cell_layer(m, L - 1, b).xout, a->lnf_mean + b, a->lnf_rstd + b,
+                   p->lnf_w, 1, C);
+
+    for (size_t l = L; l-- > 0;) {
+        int last = l + 1 == L;
+        CellLayer v = cell_layer(m, l, b);
+        size_t q0 = v.q0, Tq = v.Tq;
+        float *dxl = last ? dx : dres;  // (Tq,C) the gradient of this layer's output rows
+
+        // MLP branch: xout = mid + Dropout(fc2(GELU(fc1(LN2(mid)))) + b2)
+        const float *dy = dropout_back(k, dc1, dxl, v.keep1, pdrop, Tq * C);
+        linear_back(k, dfg, CG(g->fc2_w + l * C * F), CG(g->fc2_b + l * C), dy, v.fch_gelu, p->fc2_w + l * C * F, Tq,
+                    C, F);
+        k->gelu_backward(df, dfg, v.fch, Tq * F);
+        linear_back(k, dc2, CG(g->fc1_w + l * F * C), CG(g->fc1_b + l * F), df, v.ln2, p->fc1_w + l * F * C, Tq, F, C);
+        memset(CG(g->ln2_w + l * C), 0, C * sizeof(float));
+        memset(CG(g->ln2_b + l * C), 0, C * sizeof(float));
+        k->ln_backward(dxl, CG(g->ln2_w + l * C), CG(g->ln2_b + l * C), dc2, v.mid, v.ln2_mean, v.ln2_rstd,
+                       p->ln2_w + l * C, Tq, C);  // dxl is now d mid
+
+        // attention branch: mid = xin + Dropout(proj(attention(qkv(LN1(xin)))) + bp)
+        dy = dropout_back(k, dc1, dxl, v.keep0, pdrop, Tq * C);
+        linear_back(k, dc2, CG(g->proj_w + l * C * C), CG(g->proj_b + l * C), dy, v.atty, p->proj_w + l * C * C, Tq, C,
+                    C);
+        attention_cell_backward(dqkv, dc2, v.qkv, C, c->NH, q0, last ? &cs->last : &cs->full);
+        linear_back(k, dc1, CG(g->qkv_w + l * 3 * C * C), CG(g->qkv_b + l * 3 * C), dqkv, v.ln1,
+                    p->qkv_w + l * 3 * C * C, T, 3 * C, C);
+        if (last) {  // d mid is the residual gradient of the cls row; the other rows get none
+            memset(dres, 0, T * C * sizeof(float));
+            memcpy(dres + P * C, dxl, C * sizeof(float));
+        }
+        memset(CG(g->ln1_w + l * C), 0, C * sizeof(float));
+        memset(CG(g->ln1_b + l * C), 0, C * sizeof(float));
+        k->ln_backward(dres, CG(g->ln1_w + l * C), CG(g->ln1_b + l * C), dc1, v.xin, v.ln1_mean, v.ln1_rstd,
+                       p->ln1_w + l * C, T, C);
+    }
+#undef CG
+}
+
+// The whole exact sum of the batch: one collective max for every block (the dense ones held per
+// cell in m->cell_g, and the embedding's, bounded from dresid), then the integer adds.
+static void sum_cells(Model *m, size_t B) {
+    const ModelConfig *c = &m->cfg;
+    size_t np = m->n_cell_parts, k = np + 3;
     size_t *off = xmalloc(k * sizeof(size_t)), *len = xmalloc(k * sizeof(size_t));
     double *lmax = xmalloc(k * sizeof(double)), *scale = xmalloc(k * sizeof(double));
-    gradsum_parts_max(m->cell_parts, gr->n, B, lmax);
-    pathemb_backward_max(lmax + gr->n, m->a.dresid, m->x, m->map, B, c->C);
-    for (size_t i = 0; i < gr->n; i++) off[i] = m->cell_parts[i].off, len[i] = m->cell_parts[i].len;
+    gradsum_parts_max(m->cell_parts, np, B, lmax);
+    pathemb_backward_max(lmax + np, m->a.dresid, m->x, m->map, B, c->C);
+    for (size_t i = 0; i < np; i++) off[i] = m->cell_parts[i].off, len[i] = m->cell_parts[i].len;
     const float *eg[3] = {m->g.emb_w, m->g.emb_b, m->g.cls};
     size_t el[3] = {c->M * c->C, c->P * c->C, c->C};
-    for (size_t i = 0; i < 3; i++) off[gr->n + i] = (size_t)(eg[i] - m->grads), len[gr->n + i] = el[i];
+    for (size_t i = 0; i < 3; i++) off[np + i] = (size_t)(eg[i] - m->grads), len[np + i] = el[i];
     gradsum_open(&m->gsum, k, off, len, lmax, scale);
-    gradsum_parts_add(&m->gsum, m->cell_parts, gr->n, B, scale);
-    pathemb_backward_add(&m->gsum, off + gr->n, scale + gr->n, m->a.dresid, m->x, m->map, B, c->C);
+    gradsum_parts_add(&m->gsum, m->cell_parts, np, B, scale);
+    pathemb_backward_add(&m->gsum, off + np, scale + np, m->a.dresid, m->x, m->map, B, c->C);
     free(off), free(len), free(lmax), free(scale);
 }
 
@@ -309,87 +462,17 @@ void model_backward_part(Model *m, const float *dlogits, const float *demb, size
     if (!m->training) FATAL("internal error", "model_backward on a model built for inference (training = 0)");
     if (B && !m->x) FATAL("internal error", "model_backward before model_forward");
     if (B && B != m->B) FATAL("internal error", "model_backward_part: %zu cells, the last forward had %zu", B, m->B);
-    const ModelConfig *c = &m->cfg;
-    const ParamTensors *p = &m->p, *g = &m->g;
-    ActTensors *a = &m->a;
-    size_t P = c->P, T = c->T, C = c->C, F = c->F, L = c->L, K = c->K, BT = B * T;
-    float pdrop = c->dropout;
-    size_t ld = m->cell_ld;
-    Group gr = {.m = m};
-
-    // head: logits = GELU(e W1ᵀ + b1) W2ᵀ + b2
-    float *dh1g = a->dhead, *dh1 = a->dhead + B * C, *de = a->dcls;  // (B,C) each
-    zero(a->dhead, 2 * B * C);
-    linear_backward_cells(dh1g, group_slot(&gr, g->head2_w, K * C), group_slot(&gr, g->head2_b, K), ld, dlogits,
-                          a->h1_gelu, p->head2_w, B, 1, C, K);
-    gelu_backward(dh1, dh1g, a->h1, B * C);
-    if (demb) memcpy(de, demb, B * C * sizeof(float));
-    else zero(de, B * C);
-    linear_backward_cells(de, group_slot(&gr, g->head1_w, C * C), group_slot(&gr, g->head1_b, C), ld, dh1,
-                          a->embedding, p->head1_w, B, 1, C, C);
-    // final LayerNorm of the cls rows: dx (B,C) into dhead's first half
-    float *dx = a->dhead;
-    zero(dx, B * C);
-    layernorm_backward_cells(dx, group_slot(&gr, g->lnf_w, C), group_slot(&gr, g->lnf_b, C), ld, de,
-                             slot(m, a->resid, L, BT * C), a->lnf_mean, a->lnf_rstd, p->lnf_w, B, 1, C);
-    memcpy(a->dcls, dx, B * C * sizeof(float));
-    dx = a->dcls;  // the last layer's output gradient, cls rows only
-
-    for (size_t l = L; l-- > 0;) {
-        int last = l + 1 == L;
-        size_t q0 = last ? P : 0, Tq = T - q0, n = B * Tq;
-        float *xin = slot(m, a->resid, l, BT * C), *mid = slot(m, a->mid, l, BT * C);
-        float *ln1 = slot(m, a->ln1, l, BT * C), *qkv = slot(m, a->qkv, l, BT * 3 * C);
-        float *atty = slot(m, a->atty, l, BT * C), *ln2 = slot(m, a->ln2, l, BT * C);
-        float *fch = slot(m, a->fch, l, BT * F), *fch_gelu = slot(m, a->fch_gelu, l, BT * F);
-        uint8_t *keep0 = pdrop > 0.0f ? a->mask + (2 * l) * m->max_B * T * C : NULL;
-        uint8_t *keep1 = pdrop > 0.0f ? a->mask + (2 * l + 1) * m->max_B * T * C : NULL;
-        if (!last) dx = a->dresid;  // (B,T,C) holds the gradient of this layer's output
-
-        // MLP branch: xout = mid + Dropout(fc2(GELU(fc1(LN2(mid)))))
-        float *dy = dx;
-        if (pdrop > 0.0f) {
-            dy = a->dc1;
-            zero(dy, n * C);
-            residual_backward(NULL, dy, dx, keep1, pdrop, B, Tq * C);
+    const Kern *k = kern();
+    if (B) {
+#pragma omp parallel
+        {
+            CellScratch cs = scratch_alloc(&m->cfg, 1);
+#pragma omp for schedule(dynamic, 1)
+            for (size_t b = 0; b < B; b++) cell_backward(m, k, &cs, b, dlogits, demb);
+            scratch_free(&cs);
         }
-        zero(a->dfch_gelu, n * F);
-        linear_backward_cells(a->dfch_gelu, group_slot(&gr, g->fc2_w + l * C * F, C * F), group_slot(&gr, g->fc2_b + l * C, C),
-                              ld, dy, fch_gelu, p->fc2_w + l * C * F, B, Tq, F, C);
-        zero(a->dfch, n * F);
-        gelu_backward(a->dfch, a->dfch_gelu, fch, n * F);
-        zero(a->dc2, n * C);
-        linear_backward_cells(a->dc2, group_slot(&gr, g->fc1_w + l * F * C, F * C), group_slot(&gr, g->fc1_b + l * F, F),
-                              ld, a->dfch, ln2, p->fc1_w + l * F * C, B, Tq, C, F);
-        layernorm_backward_cells(dx, group_slot(&gr, g->ln2_w + l * C, C), group_slot(&gr, g->ln2_b + l * C, C), ld,
-                                 a->dc2, mid, slot(m, a->ln2_mean, l, BT), slot(m, a->ln2_rstd, l, BT),
-                                 p->ln2_w + l * C, B, Tq, C);  // dx is now d mid
-
-        // attention branch: mid = xin + Dropout(proj(attention(qkv(LN1(xin)))))
-        dy = dx;
-        if (pdrop > 0.0f) {
-            dy = a->dc1;
-            zero(dy, n * C);
-            residual_backward(NULL, dy, dx, keep0, pdrop, B, Tq * C);
-        }
-        zero(a->dc2, n * C);
-        linear_backward_cells(a->dc2, group_slot(&gr, g->proj_w + l * C * C, C * C), group_slot(&gr, g->proj_b + l * C, C),
-                              ld, dy, atty, p->proj_w + l * C * C, B, Tq, C, C);
-        zero(a->dqkv, BT * 3 * C);
-        attention_backward(a->dqkv, a->dc2, qkv, B, T, C, c->NH, q0);
-        zero(a->dc1, BT * C);
-        linear_backward_cells(a->dc1, group_slot(&gr, g->qkv_w + l * 3 * C * C, 3 * C * C),
-                              group_slot(&gr, g->qkv_b + l * 3 * C, 3 * C), ld, a->dqkv, ln1, p->qkv_w + l * 3 * C * C,
-                              B, T, C, 3 * C);
-        if (last) {  // dx (B,C) is the residual gradient of the cls rows; the others get none
-            zero(a->dresid, BT * C);
-            rows_scatter_add(a->dresid, dx, B, T, C, P);
-        }
-        layernorm_backward_cells(a->dresid, group_slot(&gr, g->ln1_w + l * C, C), group_slot(&gr, g->ln1_b + l * C, C),
-                                 ld, a->dc1, xin, slot(m, a->ln1_mean, l, BT), slot(m, a->ln1_rstd, l, BT),
-                                 p->ln1_w + l * C, B, T, C);
     }
-    group_sum(&gr, B);  // a->dresid is the gradient of the tokens: the embedding's blocks too
+    sum_cells(m, B);
 }
 
 void model_backward_end(Model *m) {

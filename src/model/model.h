@@ -69,12 +69,14 @@ int model_param_is_matrix(size_t i);
 
 // Activations (private to the model code; tests may read them). Shapes are for training, which
 // keeps one slot per layer for what backward needs; inference keeps a single slot (L = 1 below)
-// that every layer reuses, and no backward scratch. The last layer stores its rows after the
-// attention for the cls token only ((B,C) at the start of its slot).
+// that every layer reuses, and no backward scratch. Cell b owns rows b·T .. b·T+T-1 of every
+// (B,T,·) tensor; the last layer stores its rows after the attention for the cls token only, in
+// the first of the cell's rows, and its output in the cls row (P) of the cell's rows of resid's
+// last slot.
 typedef struct {
     float *zemb;      // (P,C) Σ_r z[g_r] emb_w[r] per token, once per forward
     float *resid;     // (L+1,B,T,C) residual stream entering each layer, then the output (cls rows)
-    float *mid;       // (L,B,T,C) residual stream after attention (last layer: cls rows only, (B,C))
+    float *mid;       // (L,B,T,C) residual stream after attention (last layer: the cls row only)
     float *ln1;       // (L,B,T,C)
     float *ln1_mean;  // (L,B,T)
     float *ln1_rstd;  // (L,B,T)
@@ -130,9 +132,10 @@ typedef struct {
     uint8_t *mask_mem;
     ActTensors a;
     GradSum gsum;            // training: the exact sum of the batch's per-cell gradients
-    float *cell_g;           // training: (max_B, cell_ld) per-cell gradients of every block but the embedding's
+    float *cell_g;           // training: (max_B, cell_ld) per-cell gradients of every parameter from ln1_w on
     size_t cell_ld;
-    GradPart *cell_parts;    // training: the blocks of cell_g
+    GradPart *cell_parts;    // training: the blocks of cell_g, one per tensor and layer
+    size_t n_cell_parts;
 } Model;
 
 // Points the tables at consecutive tensors of `base` (host or device memory: pointer arithmetic

@@ -27,21 +27,24 @@ void pathemb_zero_forward(float *zemb, const float *zero, const float *emb_w, co
 
 void pathemb_forward(float *out, const Csr *x, const float *zemb, const float *emb_w, const float *emb_b,
                      const float *cls, const PathwayMap *map, size_t C) {
-    size_t B = x->n_rows, P = map->P, T = P + 1;
+    size_t B = x->n_rows, T = map->P + 1;
 #pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < B; b++) {
-        float *ob = out + b * T * C;  // (T,C)
-        for (size_t i = 0; i < P * C; i++) ob[i] = emb_b[i] + zemb[i];
-        memcpy(ob + P * C, cls, C * sizeof(float));
-        for (int64_t k = x->indptr[b]; k < x->indptr[b + 1]; k++) {
-            size_t g = (size_t)x->indices[k];
-            float d = x->data[k];
-            for (size_t q = map->gene_ptr[g]; q < map->gene_ptr[g + 1]; q++) {
-                size_t r = map->gene_rows[q];
-                const float *w = emb_w + r * C;           // (C)
-                float *o = ob + map->row_token[r] * C;   // (C)
-                for (size_t c = 0; c < C; c++) o[c] += d * w[c];
-            }
+    for (size_t b = 0; b < B; b++) pathemb_cell_forward(out + b * T * C, x, b, zemb, emb_w, emb_b, cls, map, C);
+}
+
+void pathemb_cell_forward(float *ob, const Csr *x, size_t b, const float *zemb, const float *emb_w, const float *emb_b,
+                          const float *cls, const PathwayMap *map, size_t C) {
+    size_t P = map->P;
+    for (size_t i = 0; i < P * C; i++) ob[i] = emb_b[i] + zemb[i];
+    memcpy(ob + P * C, cls, C * sizeof(float));
+    for (int64_t k = x->indptr[b]; k < x->indptr[b + 1]; k++) {
+        size_t g = (size_t)x->indices[k];
+        float d = x->data[k];
+        for (size_t q = map->gene_ptr[g]; q < map->gene_ptr[g + 1]; q++) {
+            size_t r = map->gene_rows[q];
+            const float *w = emb_w + r * C;          // (C)
+            float *o = ob + map->row_token[r] * C;  // (C)
+            for (size_t c = 0; c < C; c++) o[c] += d * w[c];
         }
     }
 }

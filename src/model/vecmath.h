@@ -1,19 +1,14 @@
 // vecmath: branch-free exp and normal CDF that compilers vectorise inside loops (libm's expf and
 // erff are calls, one element at a time, and dominated the attention softmax and GELU).
 // Comparisons are written as selects; the model library is built with -fno-trapping-math so the
-// vectoriser may if-convert them. VEC_CLONES gives a hot loop an AVX2+FMA clone chosen at run
-// time (GCC on x86-64), so a portable -O2 build still gets 8-wide vectors.
+// vectoriser may if-convert them. They are inlined into the kernels of src/model/kern_body.h,
+// which are compiled once per vector path (portable, AVX2, AVX-512) and picked at run time.
 #ifndef KIDA_VECMATH_H
 #define KIDA_VECMATH_H
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11 && !defined(KIDA_NO_CLONES)
-#define VEC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define VEC_CLONES
-#endif
-// Helpers of a VEC_CLONES kernel must be inlined into it to get its instruction set.
+// Helpers must be inlined into a kernel to get its instruction set.
 #if defined(__GNUC__)
 #define VEC_INLINE static inline __attribute__((always_inline))
 #else

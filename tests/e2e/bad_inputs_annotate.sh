@@ -11,6 +11,10 @@ expect_fail "bad choice" 'want one of kida|ki' "$KIDA" annotate $SMALL --mode fa
 expect_fail "bad number" 'want an integer' "$KIDA" annotate $SMALL --epochs many --out "$WORK/o.h5ad"
 expect_fail "heads do not divide width" 'multiple of --heads' "$KIDA" annotate $SMALL --heads 3 --out "$WORK/o.h5ad"
 expect_fail "option of another command" 'does not apply' "$KIDA" inspect --epochs 2 data/pbmc_v2_ref.h5ad
+expect_fail "unknown vector path" 'KIDA_CPU_PATH=avx9' env KIDA_CPU_PATH=avx9 "$KIDA" annotate $SMALL --out "$WORK/o.h5ad"
+# a lower vector path can be chosen (every CPU has the portable one)
+KIDA_CPU_PATH=portable "$KIDA" --version | grep -q 'kernels: portable' || fail "KIDA_CPU_PATH=portable not taken"
+pass "KIDA_CPU_PATH=portable"
 printf 'epochs = 2\nbatchsize = 4\n' >"$WORK/bad.conf"
 expect_fail "unknown key in config file" 'bad.conf:2' "$KIDA" annotate --config "$WORK/bad.conf"
 expect_fail "missing gmt" 'gene set file' "$KIDA" annotate $SMALL --gmt "$WORK/none.gmt" --out "$WORK/o.h5ad"

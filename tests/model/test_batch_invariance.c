@@ -8,13 +8,16 @@
 //    empty): each part runs model_backward_part with the maxima the parts agree on (recorded in a
 //    first pass, then replayed, as the collective max would return them), the integer sums are
 //    added, and model_backward_end converts them.
-// Shapes: G = 40, P = 12 (T = 13), K = 5, dropout 0.1; C = 32, NH = 4 (tiled attention), L = 2,
-// and C = 12, NH = 3 (head size 4: the BLAS attention path), L = 1.
+// Shapes: G = 40, P = 12 (T = 13), K = 5, dropout 0.1; C = 32, NH = 4 (tiled attention), L = 2;
+// C = 16, NH = 1 (head size 16), L = 2; and C = 12, NH = 3 (head size 4: the BLAS attention
+// path), L = 1. Each on every vector path this CPU has (the bits differ between paths, not
+// within one).
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "model/model.h"
 #include "mpi/exchange.h"
 #include "tests/model/model_fixtures.h"
@@ -197,8 +200,13 @@ static void run(size_t C, size_t NH, size_t L) {
 }
 
 int main(void) {
-    run(32, 4, 2);
-    run(12, 3, 1);
+    for (int path = 0; path <= (int)cpu_path_best(); path++) {  // each vector path on its own
+        cpu_path_set((CpuPath)path);
+        printf("==== vector path %s\n", cpu_path_name((CpuPath)path));
+        run(32, 4, 2);
+        run(16, 1, 2);  // head size 16: one register on the avx512 path
+        run(12, 3, 1);
+    }
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
 }

@@ -28,7 +28,7 @@ static size_t masks_of(uint8_t *out, const Model *m, size_t b) {
         for (size_t s = 0; s < 2; s++) {
             size_t n = (l + 1 == c->L ? 1 : c->T) * c->C;  // the last layer keeps the cls row only
             const uint8_t *site = m->a.mask + (2 * l + s) * m->max_B * c->T * c->C;
-            memcpy(out + k, site + b * n, n);
+            memcpy(out + k, site + b * c->T * c->C, n);  // cell b owns T rows of every site
             k += n;
         }
     return k;

@@ -5,12 +5,14 @@
 // DOUBLE forward (step 1e-5, truncation and rounding error ~1e-10), so the only error left is
 // the float rounding of the analytic backward. Error = max |analytic − numeric| / max |numeric|
 // per gradient tensor; pass if <= 1e-4. Shapes are small and odd: B=3, P=5 (T=6), C=12, NH=3,
-// K=4, 17 genes; attention also at head sizes 5, 8, 16, 24 and T = 21.
+// K=4, 17 genes; attention also at head sizes 5, 8, 16, 24 and T = 21. Every layer on every vector
+// path this CPU has (src/core/cpu.h), the portable one included.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "model/layers.h"
 #include "model/vecmath.h"
 #include "tests/model/model_fixtures.h"
@@ -389,20 +391,25 @@ static void test_vecmath(void) {
 
 int main(void) {
     test_vecmath();
-    test_pathemb();
-    test_layernorm();
-    test_linear();
-    // head sizes 4 and 5 take the BLAS path, multiples of 8 the register-tiled kernels
-    test_attention(6, 12, 3, 0, "attention");
-    test_attention(6, 12, 3, 5, "attn_clsrow");
-    test_attention(6, 15, 3, 0, "attn_hs5");
-    test_attention(6, 16, 2, 0, "attn_hs8");
-    test_attention(21, 32, 2, 0, "attn_hs16");     // T = 21: two 16-key tiles, 6 query blocks
-    test_attention(21, 48, 2, 20, "attn_hs24cls"); // 16 + 8 columns, cls row only
-    test_gelu();
-    test_residual(0.0f, "residual");
-    test_residual(0.3f, "dropout");
-    test_head();
+    for (int path = 0; path <= (int)cpu_path_best(); path++) {  // every vector path of this CPU
+        cpu_path_set((CpuPath)path);
+        printf("==== vector path %s\n", cpu_path_name((CpuPath)path));
+        test_pathemb();
+        test_layernorm();
+        test_linear();
+        // head sizes 4 and 5 take the BLAS path, multiples of 8 the register-tiled kernels
+        test_attention(6, 12, 3, 0, "attention");
+        test_attention(6, 12, 3, 5, "attn_clsrow");
+        test_attention(6, 15, 3, 0, "attn_hs5");
+        test_attention(6, 16, 2, 0, "attn_hs8");
+        test_attention(21, 32, 2, 0, "attn_hs16");     // T = 21: two 16-key tiles, 6 query blocks
+        test_attention(21, 48, 2, 20, "attn_hs24cls"); // 16 + 8 columns, cls row only
+        test_attention(21, 32, 2, 20, "attn_hs16cls"); // one query row in a block of 4 or 8
+        test_gelu();
+        test_residual(0.0f, "residual");
+        test_residual(0.3f, "dropout");
+        test_head();
+    }
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
 }

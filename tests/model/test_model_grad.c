@@ -7,6 +7,8 @@
 //    |numeric|; pass if <= 1e-4 (float rounding through two layers). Done with dropout 0 and
 //    again with dropout 0.2, where the double model draws its masks from the spec's formula, and
 //    with L = 1 (the first layer is also the last, cls-only one), and with head size 8 (tiled attention).
+//    Forward and backward are checked on every vector path this CPU has (src/core/cpu.h), the
+//    portable one included, against one set of numeric gradients.
 // 3. A second backward without zeroing doubles the gradients (they accumulate).
 // Shapes: B=3 cells, G=17 genes, P=5 (T=6), C=12, NH=3 (HS 4; and C=16, NH=2), L=2, K=4;
 // gene_zero is nonzero.
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "model/model.h"
 #include "tests/model/model_fixtures.h"
 #include "tests/model/model_ref.h"
@@ -74,56 +77,66 @@ static void run(float dropout, size_t L, size_t C, size_t NH) {
     for (size_t i = 0; i < m.n_params; i++) m.params[i] += 0.1f * rng_normal(103, 1, i, 0);
     fixture_fill(m.gene_zero, G, 0.5f, 104, 1);
 
-    model_forward(&m, &x, cells, 7, 31);
     size_t n = m.n_params;
     double *pd = xmalloc(n * sizeof(double)), *zd = xmalloc(G * sizeof(double));
     for (size_t i = 0; i < n; i++) pd[i] = m.params[i];
     for (size_t g = 0; g < G; g++) zd[g] = m.gene_zero[g];
     double *rl = xmalloc(B * K * sizeof(double)), *re = xmalloc(B * C * sizeof(double)), *ra = xmalloc(B * P * sizeof(double));
     ref_model_forward(rl, re, ra, pd, &c, &map, &x, zd, cells, 7, 31, dropout);
-    verdict("logits vs full double", rel_diff_d(m.logits, rl, B * K), TOL_FWD);
-    verdict("embedding vs full double", rel_diff_d(m.embedding, re, B * C), TOL_FWD);
-    verdict("attn vs full double", rel_diff_d(m.attn, ra, B * P), TOL_FWD);
-
     float *dlogits = xmalloc(B * K * sizeof(float)), *demb = xmalloc(B * C * sizeof(float));
     fixture_fill(dlogits, B * K, 1.0f, 105, 1);
     fixture_fill(demb, B * C, 1.0f, 105, 2);
-    model_zero_grad(&m);
-    model_backward(&m, dlogits, demb);
-
+    // the numeric gradient once (double model); then every vector path's analytic gradient against it
     Ctx t = {&c, &map, &x, zd, cells, pd, rl, re, dlogits, demb, dropout};
-    size_t sizes[N_PARAM_TENSORS], off = 0;
-    model_param_shapes(&c, sizes);
-    double worst = 0;
-    for (size_t k = 0; k < N_PARAM_TENSORS; k++) {
-        double num = 0, den = 1e-30;
-        size_t at = 0;
-        for (size_t i = off; i < off + sizes[k]; i++) {
-            double keep = pd[i];
-            pd[i] = keep + FD_STEP;
-            double lp = loss(&t);
-            pd[i] = keep - FD_STEP;
-            double lm = loss(&t);
-            pd[i] = keep;
-            double fd = (lp - lm) / (2 * FD_STEP), d = fabs(fd - m.grads[i]);
-            if (d > num || isnan(d)) num = isnan(d) ? INFINITY : d, at = i - off;
-            if (fabs(fd) > den) den = fabs(fd);
-        }
-        double rel = num / den;
-        printf("  d%-8s (%5zu elements) rel err %.2e (worst element %zu, max |grad| %.3g)\n", MODEL_PARAM_NAMES[k],
-               sizes[k], rel, at, den);
-        if (rel > worst || isnan(rel)) worst = isnan(rel) ? INFINITY : rel;
-        off += sizes[k];
+    double *fd = xmalloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        double keep = pd[i];
+        pd[i] = keep + FD_STEP;
+        double lp = loss(&t);
+        pd[i] = keep - FD_STEP;
+        double lm = loss(&t);
+        pd[i] = keep;
+        fd[i] = (lp - lm) / (2 * FD_STEP);
     }
-    verdict("WORST parameter gradient", worst, TOL_GRAD);
-
-    // gradients accumulate: a second backward adds the same amount again
+    ref_model_forward(rl, re, ra, pd, &c, &map, &x, zd, cells, 7, 31, dropout);
+    size_t sizes[N_PARAM_TENSORS];
+    model_param_shapes(&c, sizes);
     float *g1 = xmalloc(n * sizeof(float));
-    memcpy(g1, m.grads, n * sizeof(float));
-    model_backward(&m, dlogits, demb);
-    for (size_t i = 0; i < n; i++) g1[i] *= 2.0f;
-    verdict("second backward accumulates", fixture_rel_diff(m.grads, g1, n), 1e-6);
+    for (int path = 0; path <= (int)cpu_path_best(); path++) {
+        cpu_path_set((CpuPath)path);
+        printf("  vector path %s\n", cpu_path_name((CpuPath)path));
+        model_forward(&m, &x, cells, 7, 31);
+        verdict("logits vs full double", rel_diff_d(m.logits, rl, B * K), TOL_FWD);
+        verdict("embedding vs full double", rel_diff_d(m.embedding, re, B * C), TOL_FWD);
+        verdict("attn vs full double", rel_diff_d(m.attn, ra, B * P), TOL_FWD);
+        model_zero_grad(&m);
+        model_backward(&m, dlogits, demb);
+        double worst = 0;
+        size_t off = 0;
+        for (size_t k = 0; k < N_PARAM_TENSORS; k++) {
+            double num = 0, den = 1e-30;
+            size_t at = 0;
+            for (size_t i = off; i < off + sizes[k]; i++) {
+                double d = fabs(fd[i] - m.grads[i]);
+                if (d > num || isnan(d)) num = isnan(d) ? INFINITY : d, at = i - off;
+                if (fabs(fd[i]) > den) den = fabs(fd[i]);
+            }
+            double rel = num / den;
+            printf("  d%-8s (%5zu elements) rel err %.2e (worst element %zu, max |grad| %.3g)\n", MODEL_PARAM_NAMES[k],
+                   sizes[k], rel, at, den);
+            if (rel > worst || isnan(rel)) worst = isnan(rel) ? INFINITY : rel;
+            off += sizes[k];
+        }
+        verdict("WORST parameter gradient", worst, TOL_GRAD);
 
+        // gradients accumulate: a second backward adds the same amount again
+        memcpy(g1, m.grads, n * sizeof(float));
+        model_backward(&m, dlogits, demb);
+        for (size_t i = 0; i < n; i++) g1[i] *= 2.0f;
+        verdict("second backward accumulates", fixture_rel_diff(m.grads, g1, n), 1e-6);
+    }
+    cpu_path_set(cpu_path_best());
+    free(fd);
     free(g1), free(pd), free(zd), free(rl), free(re), free(ra), free(dlogits), free(demb);
     model_free(&m);
     csr_free(&x);

@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "loss/losses.h"
 #include "loss/optim.h"
+#include "core/cpu.h"
 #include "model/model.h"
 #include "model/pathmap.h"
 
@@ -276,6 +277,19 @@ static void compare_scalar(const char *what, double c, double ref, double tol) {
            c, ref, tol, ok ? "ok" : "FAIL");
 }
 
+// Every parameter gradient against the reference's group grad_<what> (named d<what>/<tensor>).
+static void compare_grads(hid_t fo, const char *out_path, const char *what, const float *grads, const size_t *sizes,
+                          const size_t *offs, double tol) {
+    char nm[64];
+    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
+        snprintf(nm, sizeof nm, "grad_%s/%s", what, MODEL_PARAM_NAMES[i]);
+        double *r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
+        snprintf(nm, sizeof nm, "d%s/%s", what, MODEL_PARAM_NAMES[i]);
+        compare(nm, grads + offs[i], r, sizes[i], tol);
+        free(r);
+    }
+}
+
 static int cmd_compare(const char *in_path, const char *out_path) {
     hid_t fi = H5Fopen(in_path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (fi < 0) setup_error("cannot open %s", in_path);
@@ -336,92 +350,84 @@ static int cmd_compare(const char *in_path, const char *out_path) {
     printf("%-22s %8s  %10s  %10s  %-48s %s\n", "tensor", "n", "max|ref|", "rel err",
            "worst element", "tol");
 
-    // forward
-    double t0 = wall_time();
-    model_forward(&m, &x, NULL, 0, 0);
-    double *r = h5_read(fo, out_path, "logits", H5T_NATIVE_DOUBLE, B * K);
-    compare("logits", m.logits, r, B * K, tol.forward); free(r);
-    r = h5_read(fo, out_path, "embedding", H5T_NATIVE_DOUBLE, B * C);
-    compare("embedding", m.embedding, r, B * C, tol.forward); free(r);
-    r = h5_read(fo, out_path, "attn", H5T_NATIVE_DOUBLE, B * c->P);
-    compare("attn", m.attn, r, B * c->P, tol.forward); free(r);
-
-    // losses (single process: the global N is B)
+    // every vector path of this CPU (src/core/cpu.h), each from the same parameters
     float *probs = xmalloc(B * K * sizeof(float)), *q = xmalloc(B * K * sizeof(float));
     float *dlogits = xmalloc(B * K * sizeof(float)), *demb = xmalloc(B * C * sizeof(float));
-    double ce = ce_forward(probs, m.logits, labels, B, K) / (double)B;
-    double kd = kd_forward(m.logits, teacher, B, K, pb.tau) / (double)B;
-    softmax_rows(q, m.logits, B, K, 1.0f);
-    double ada = ada_forward(m.embedding, q, B, C, K);
-    double student = pb.alpha * kd + pb.beta * ada;
-    compare_scalar("loss_ce", ce, h5_attr_f64(fo, out_path, "loss_ce"), tol.loss);
-    compare_scalar("loss_kd", kd, h5_attr_f64(fo, out_path, "loss_kd"), tol.loss);
-    compare_scalar("loss_ada", ada, h5_attr_f64(fo, out_path, "loss_ada"), tol.loss);
-    compare_scalar("loss_student", student, h5_attr_f64(fo, out_path, "loss_student"), tol.loss);
+    float *losses = xmalloc((size_t)pb.n_steps * sizeof(float)), *p0 = xmalloc(m.n_params * sizeof(float));
+    memcpy(p0, m.params, m.n_params * sizeof(float));
+    double t0 = wall_time();
+    for (int path = 0; path <= (int)cpu_path_best(); path++) {
+        cpu_path_set((CpuPath)path);
+        printf("---- vector path %s\n", cpu_path_name((CpuPath)path));
+        memcpy(m.params, p0, m.n_params * sizeof(float));
+        memset(m.adam_m, 0, m.n_params * sizeof(float));
+        memset(m.adam_v, 0, m.n_params * sizeof(float));
+        // forward
+        model_forward(&m, &x, NULL, 0, 0);
+        double *r = h5_read(fo, out_path, "logits", H5T_NATIVE_DOUBLE, B * K);
+        compare("logits", m.logits, r, B * K, tol.forward); free(r);
+        r = h5_read(fo, out_path, "embedding", H5T_NATIVE_DOUBLE, B * C);
+        compare("embedding", m.embedding, r, B * C, tol.forward); free(r);
+        r = h5_read(fo, out_path, "attn", H5T_NATIVE_DOUBLE, B * c->P);
+        compare("attn", m.attn, r, B * c->P, tol.forward); free(r);
 
-    // gradients of L_ce
-    model_zero_grad(&m);
-    memset(dlogits, 0, B * K * sizeof(float));
-    ce_backward(dlogits, probs, labels, B, K, 1.0f / (float)B);
-    model_backward(&m, dlogits, NULL);
-    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
-        snprintf(nm, sizeof nm, "grad_ce/%s", MODEL_PARAM_NAMES[i]);
-        r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
-        snprintf(nm, sizeof nm, "dce/%s", MODEL_PARAM_NAMES[i]);
-        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
-        free(r);
-    }
-    // gradients of α L_kd + β L_ada (fresh forward: backward may reuse activation buffers)
-    model_forward(&m, &x, NULL, 0, 0);
-    model_zero_grad(&m);
-    memset(dlogits, 0, B * K * sizeof(float));
-    memset(demb, 0, B * C * sizeof(float));
-    kd_backward(dlogits, m.logits, teacher, B, K, pb.tau, pb.alpha / (float)B);
-    softmax_rows(q, m.logits, B, K, 1.0f);
-    ada_backward(demb, dlogits, m.embedding, q, B, C, K, pb.beta);
-    model_backward(&m, dlogits, demb);
-    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
-        snprintf(nm, sizeof nm, "grad_student/%s", MODEL_PARAM_NAMES[i]);
-        r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
-        snprintf(nm, sizeof nm, "dstudent/%s", MODEL_PARAM_NAMES[i]);
-        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
-        free(r);
-    }
+        // losses (single process: the global N is B)
+        double ce = ce_forward(probs, m.logits, labels, B, K) / (double)B;
+        double kd = kd_forward(m.logits, teacher, B, K, pb.tau) / (double)B;
+        softmax_rows(q, m.logits, B, K, 1.0f);
+        double ada = ada_forward(m.embedding, q, B, C, K);
+        double student = pb.alpha * kd + pb.beta * ada;
+        compare_scalar("loss_ce", ce, h5_attr_f64(fo, out_path, "loss_ce"), tol.loss);
+        compare_scalar("loss_kd", kd, h5_attr_f64(fo, out_path, "loss_kd"), tol.loss);
+        compare_scalar("loss_ada", ada, h5_attr_f64(fo, out_path, "loss_ada"), tol.loss);
+        compare_scalar("loss_student", student, h5_attr_f64(fo, out_path, "loss_student"), tol.loss);
 
-    // gradients of L_ada alone (inside the student loss its share is a few percent)
-    model_forward(&m, &x, NULL, 0, 0);
-    model_zero_grad(&m);
-    memset(dlogits, 0, B * K * sizeof(float));
-    memset(demb, 0, B * C * sizeof(float));
-    softmax_rows(q, m.logits, B, K, 1.0f);
-    ada_backward(demb, dlogits, m.embedding, q, B, C, K, 1.0f);
-    model_backward(&m, dlogits, demb);
-    for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
-        snprintf(nm, sizeof nm, "grad_ada/%s", MODEL_PARAM_NAMES[i]);
-        r = h5_read(fo, out_path, nm, H5T_NATIVE_DOUBLE, sizes[i]);
-        snprintf(nm, sizeof nm, "dada/%s", MODEL_PARAM_NAMES[i]);
-        compare(nm, m.grads + offs[i], r, sizes[i], tol.grad);
-        free(r);
-    }
-
-    // n_steps of Adam on L_ce from the same start, loss recorded before each step
-    AdamOptions o = adam_defaults();
-    o.lr = pb.lr;
-    float *losses = xmalloc((size_t)pb.n_steps * sizeof(float));
-    for (int t = 1; t <= pb.n_steps; t++) {
-        model_forward(&m, &x, NULL, (uint64_t)t, 0);
-        losses[t - 1] = (float)(ce_forward(probs, m.logits, labels, B, K) / (double)B);
+        // gradients of L_ce
         model_zero_grad(&m);
         memset(dlogits, 0, B * K * sizeof(float));
         ce_backward(dlogits, probs, labels, B, K, 1.0f / (float)B);
         model_backward(&m, dlogits, NULL);
-        adam_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, &o, o.lr, (uint64_t)t, NULL);
+        compare_grads(fo, out_path, "ce", m.grads, sizes, offs, tol.grad);
+        // gradients of α L_kd + β L_ada (fresh forward: backward may reuse activation buffers)
+        model_forward(&m, &x, NULL, 0, 0);
+        model_zero_grad(&m);
+        memset(dlogits, 0, B * K * sizeof(float));
+        memset(demb, 0, B * C * sizeof(float));
+        kd_backward(dlogits, m.logits, teacher, B, K, pb.tau, pb.alpha / (float)B);
+        softmax_rows(q, m.logits, B, K, 1.0f);
+        ada_backward(demb, dlogits, m.embedding, q, B, C, K, pb.beta);
+        model_backward(&m, dlogits, demb);
+        compare_grads(fo, out_path, "student", m.grads, sizes, offs, tol.grad);
+
+        // gradients of L_ada alone (inside the student loss its share is a few percent)
+        model_forward(&m, &x, NULL, 0, 0);
+        model_zero_grad(&m);
+        memset(dlogits, 0, B * K * sizeof(float));
+        memset(demb, 0, B * C * sizeof(float));
+        softmax_rows(q, m.logits, B, K, 1.0f);
+        ada_backward(demb, dlogits, m.embedding, q, B, C, K, 1.0f);
+        model_backward(&m, dlogits, demb);
+        compare_grads(fo, out_path, "ada", m.grads, sizes, offs, tol.grad);
+
+        // n_steps of Adam on L_ce from the same start, loss recorded before each step
+        AdamOptions o = adam_defaults();
+        o.lr = pb.lr;
+        for (int t = 1; t <= pb.n_steps; t++) {
+            model_forward(&m, &x, NULL, (uint64_t)t, 0);
+            losses[t - 1] = (float)(ce_forward(probs, m.logits, labels, B, K) / (double)B);
+            model_zero_grad(&m);
+            memset(dlogits, 0, B * K * sizeof(float));
+            ce_backward(dlogits, probs, labels, B, K, 1.0f / (float)B);
+            model_backward(&m, dlogits, NULL);
+            adam_step(m.params, m.grads, m.adam_m, m.adam_v, m.n_params, &o, o.lr, (uint64_t)t, NULL);
+        }
+        r = h5_read(fo, out_path, "adam_losses", H5T_NATIVE_DOUBLE, (size_t)pb.n_steps);
+        compare("adam_losses", losses, r, (size_t)pb.n_steps, tol.adam);
+        printf("  adam L_ce: step 1 C %.6f torch %.6f | step %d C %.6f torch %.6f\n", losses[0], r[0],
+               pb.n_steps, losses[pb.n_steps - 1], r[pb.n_steps - 1]);
+        free(r);
     }
-    r = h5_read(fo, out_path, "adam_losses", H5T_NATIVE_DOUBLE, (size_t)pb.n_steps);
-    compare("adam_losses", losses, r, (size_t)pb.n_steps, tol.adam);
-    printf("  adam L_ce: step 1 C %.6f torch %.6f | step %d C %.6f torch %.6f\n", losses[0], r[0],
-           pb.n_steps, losses[pb.n_steps - 1], r[pb.n_steps - 1]);
-    free(r);
+    free(p0);
     printf("C side took %.2f s\n", wall_time() - t0);
     printf("%s\n", g_fail ? "FAIL" : "PASS");
 
