@@ -24,26 +24,31 @@ static void checks(Dist *dp) {
     Dist d = *dp;
     int P = d.size, me = d.rank;
 
-    // all-gathers, f32 and i64
+    // all-gathers, f32, i64 and f64
     size_t n = n_of(me, P), total = 0;
     for (int r = 0; r < P; r++) total += n_of(r, P);
     float *mine = xmalloc((n + 1) * sizeof *mine), *all = xmalloc((total + 1) * sizeof *all);
     int64_t *mi = xmalloc((n + 1) * sizeof *mi), *ai = xmalloc((total + 1) * sizeof *ai);
+    double *md = xmalloc((n + 1) * sizeof *md), *ad = xmalloc((total + 1) * sizeof *ad);
     for (size_t i = 0; i < n; i++) mine[i] = val(me, i), mi[i] = (int64_t)1 << 40 | (int64_t)(me * 1000 + (int)i);
+    for (size_t i = 0; i < n; i++) md[i] = (double)val(me, i) + 1e-9;
     size_t *counts = xmalloc((size_t)P * sizeof *counts);
     dist_allgatherv_f32(&d, mine, n, all, counts);
     dist_allgatherv_i64(&d, mi, n, ai, NULL);
-    int ok = 1, oki = 1;
+    dist_allgatherv_f64(&d, md, n, ad, NULL);
+    int ok = 1, oki = 1, okd = 1;
     size_t at = 0;
     for (int r = 0; r < P; r++) {
         ok &= counts[r] == n_of(r, P);
         for (size_t i = 0; i < n_of(r, P); i++, at++) {
             ok &= all[at] == val(r, i);
             oki &= ai[at] == ((int64_t)1 << 40 | (int64_t)(r * 1000 + (int)i));
+            okd &= ad[at] == (double)val(r, i) + 1e-9;
         }
     }
     CHECK(ok, "allgatherv_f32 of %zu elements on rank %d", total, me);
     CHECK(oki, "allgatherv_i64 of %zu elements on rank %d", total, me);
+    CHECK(okd, "allgatherv_f64 of %zu elements on rank %d", total, me);
     size_t total2 = 0, off = dist_offset(&d, n, &total2), want_off = 0;
     for (int r = 0; r < me; r++) want_off += n_of(r, P);
     CHECK(off == want_off && total2 == total, "dist_offset %zu (want %zu), total %zu", off, want_off, total2);
@@ -109,7 +114,7 @@ static void checks(Dist *dp) {
     for (int i = 0; i < 11; i++) ok &= red[i] == (double)P * (P + 1) / 2 * i;
     CHECK(ok, "allreduce of 11 doubles on rank %d", me);
 
-    free(mine); free(all); free(mi); free(ai); free(counts); free(sc); free(rc); free(sb); free(rb); free(pay); free(got_pay);
+    free(mine); free(all); free(mi); free(ai); free(md); free(ad); free(counts); free(sc); free(rc); free(sb); free(rb); free(pay); free(got_pay);
     csr_free(&x);
     csr_free(&y);
 }
