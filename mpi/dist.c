@@ -13,6 +13,7 @@ static Dist *g_world;
 static size_t g_limit = (size_t)1 << 28;
 
 size_t dist_msg_limit(void) { return g_limit; }
+void dist_set_msg_limit(size_t elements) { g_limit = elements ? elements : 1; }
 
 // KIDA_MPI_CHUNK: the message limit in elements (tests force the chunked paths with a few).
 static void read_limit(void) {

@@ -53,6 +53,8 @@ size_t dist_sum_size(const Dist *d, size_t n);
 // broadcast rounds. The limit is 2^28 elements unless KIDA_MPI_CHUNK (elements, >= 1) sets it
 // at dist_init, which tests use to force the chunked paths on small messages.
 size_t dist_msg_limit(void);
+// Sets the limit (tests: both paths in one run). Not collective: every rank must set the same.
+void dist_set_msg_limit(size_t elements);
 
 // Checks an MPI return code; on failure a fatal error naming the call.
 #define MPI_CHECK(call)                                                                        \

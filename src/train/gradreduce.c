@@ -1,9 +1,7 @@
 // gradreduce: see gradreduce.h.
 #include "train/gradreduce.h"
 
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/log.h"
 
@@ -22,19 +20,7 @@ double grad_reduce_sum_rows(const Dist *d, const double *v, size_t n, size_t n_t
     dist_block(n_total, d->rank, d->size, &s0, &cnt);
     if (cnt != n) FATAL("internal error", "grad_reduce_sum_rows: rank holds %zu rows, its slice of %zu is %zu", n, n_total, cnt);
     double *all = xmalloc((n_total ? n_total : 1) * sizeof(double));
-    if (d->size == 1) {
-        memcpy(all, v, n * sizeof(double));
-    } else {  // one collective: every rank's count follows from dist_block
-        if (n_total > INT32_MAX) FATAL("use a smaller --batch-size", "batch of %zu cells exceeds MPI int counts", n_total);
-        int *counts = xmalloc((size_t)d->size * sizeof(int)), *displs = xmalloc((size_t)d->size * sizeof(int));
-        for (int r = 0; r < d->size; r++) {
-            size_t rs, rc;
-            dist_block(n_total, r, d->size, &rs, &rc);
-            counts[r] = (int)rc, displs[r] = (int)rs;
-        }
-        MPI_CHECK(MPI_Allgatherv(v, (int)n, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, d->comm));
-        free(counts), free(displs);
-    }
+    dist_allgatherv_f64(d, v, n, all, NULL);  // rank order is row order: dist_block's slices are contiguous
     double s = 0.0;
     for (size_t i = 0; i < n_total; i++) s += all[i];
     free(all);

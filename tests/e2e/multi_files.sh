@@ -1,7 +1,8 @@
 # Reference and query given as lists of files (--reference a,b --query c,d): a list made by
 # splitting the bundled files gives exactly the single-file result (model, anchors, labels,
-# embedding, counts); 2 ranks agree with 1 when a rank's block spans two files; an RNA + ATAC
-# query carries each cell's modality and the ATAC cells' gene activity; bad lists are refused.
+# embedding, counts); 3 ranks agree with 1 when a rank's block spans two files, and their run
+# summary gives cells/s per phase and every rank's peak RSS; an RNA + ATAC query carries each
+# cell's modality and the ATAC cells' gene activity; bad lists are refused.
 . "$TOP_SRCDIR/tests/e2e/lib.sh"
 $PYH5 -c "import anndata, h5py" 2>/dev/null || { echo "skip: $PYH5 cannot import anndata"; exit 77; }
 # split the bundled files; the second halves get their genes in another order, q2 an extra column
@@ -70,6 +71,17 @@ print(f"3 ranks: identical labels {agree:.4%}, identical X {same_x}")
 assert agree >= 0.999 and same_x
 PY
     pass "3 ranks agree with 1 on lists"
+    # the run summary: cells/s of every per-cell phase, then each rank's peak RSS (gathered)
+    for p in "reference read + preprocess" "query read + preprocess" "teacher inference" "student inference" write; do
+        grep "^summary: " "$WORK/log3" | grep -Fq "$p " || { cat "$WORK/log3"; fail "summary lacks '$p'"; }
+    done
+    [ "$(grep '^summary: ' "$WORK/log3" | grep -o 'cells/s, CPU [0-9.]* s' | wc -l)" -eq 5 ] \
+        || { cat "$WORK/log3"; fail "summary: want cells/s and CPU seconds for 5 phases"; }
+    for r in 0 1 2; do
+        grep -Eq "^peak RSS rank $r: [1-9][0-9]* MiB$" "$WORK/log3" || { cat "$WORK/log3"; fail "no peak RSS line for rank $r"; }
+    done
+    grep -q "^peak RSS rank 3:" "$WORK/log3" && fail "a peak RSS line for a rank that does not exist"
+    pass "3 ranks: summary with cells/s per phase and every rank's peak RSS"
 fi
 
 # RNA + ATAC: the ATAC rows are the gene activity kida genescore writes, on the model genes;

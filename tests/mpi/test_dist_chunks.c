@@ -1,9 +1,10 @@
 // test_dist_chunks: every variable-size collective of mpi/ moves the right elements to the right
-// places whatever the message limit. Run by tests/mpi/dist_chunks.sh at 1, 2 and 3 ranks, with
-// the default limit and with KIDA_MPI_CHUNK forcing messages of a few elements, which sends
-// every exchange below through the chunked paths that counts past 2^31 take (broadcast rounds
-// for the all-gathers, chunked point-to-point for the all-to-all, split reductions and
-// broadcasts). Uneven blocks, a rank with nothing to send at 3 ranks. Exit 0 pass, 1 fail.
+// places whatever the message limit. Run by tests/mpi/dist_chunks.sh at 1, 2 and 3 ranks with
+// KIDA_MPI_CHUNK forcing messages of a few elements, which sends every exchange below through
+// the chunked paths that counts past 2^31 take (broadcast rounds for the all-gathers, chunked
+// point-to-point for the all-to-all, split reductions and broadcasts); then the same checks run
+// again at the default limit (one direct MPI call each). Uneven blocks, a rank with nothing to
+// send at 3 ranks. Exit 0 pass, 1 fail.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,33 +19,36 @@
 static size_t n_of(int r, int size) { return size == 3 && r == 1 ? 0 : (size_t)(5 * r + 7); }
 static float val(int r, size_t i) { return (float)(r * 1000 + (int)i) + 0.25f; }
 
-int main(int argc, char **argv) {
-    Dist d;
-    dist_init(&d, &argc, &argv);
-    const char *forced = getenv("KIDA_MPI_CHUNK");
-    if (forced) CHECK(dist_msg_limit() == (size_t)atol(forced), "limit %zu, KIDA_MPI_CHUNK=%s", dist_msg_limit(), forced);
+// One round of every check at the current message limit.
+static void checks(Dist *dp) {
+    Dist d = *dp;
     int P = d.size, me = d.rank;
 
-    // all-gathers, f32 and i64
+    // all-gathers, f32, i64 and f64
     size_t n = n_of(me, P), total = 0;
     for (int r = 0; r < P; r++) total += n_of(r, P);
     float *mine = xmalloc((n + 1) * sizeof *mine), *all = xmalloc((total + 1) * sizeof *all);
     int64_t *mi = xmalloc((n + 1) * sizeof *mi), *ai = xmalloc((total + 1) * sizeof *ai);
+    double *md = xmalloc((n + 1) * sizeof *md), *ad = xmalloc((total + 1) * sizeof *ad);
     for (size_t i = 0; i < n; i++) mine[i] = val(me, i), mi[i] = (int64_t)1 << 40 | (int64_t)(me * 1000 + (int)i);
+    for (size_t i = 0; i < n; i++) md[i] = (double)val(me, i) + 1e-9;
     size_t *counts = xmalloc((size_t)P * sizeof *counts);
     dist_allgatherv_f32(&d, mine, n, all, counts);
     dist_allgatherv_i64(&d, mi, n, ai, NULL);
-    int ok = 1, oki = 1;
+    dist_allgatherv_f64(&d, md, n, ad, NULL);
+    int ok = 1, oki = 1, okd = 1;
     size_t at = 0;
     for (int r = 0; r < P; r++) {
         ok &= counts[r] == n_of(r, P);
         for (size_t i = 0; i < n_of(r, P); i++, at++) {
             ok &= all[at] == val(r, i);
             oki &= ai[at] == ((int64_t)1 << 40 | (int64_t)(r * 1000 + (int)i));
+            okd &= ad[at] == (double)val(r, i) + 1e-9;
         }
     }
     CHECK(ok, "allgatherv_f32 of %zu elements on rank %d", total, me);
     CHECK(oki, "allgatherv_i64 of %zu elements on rank %d", total, me);
+    CHECK(okd, "allgatherv_f64 of %zu elements on rank %d", total, me);
     size_t total2 = 0, off = dist_offset(&d, n, &total2), want_off = 0;
     for (int r = 0; r < me; r++) want_off += n_of(r, P);
     CHECK(off == want_off && total2 == total, "dist_offset %zu (want %zu), total %zu", off, want_off, total2);
@@ -110,13 +114,29 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 11; i++) ok &= red[i] == (double)P * (P + 1) / 2 * i;
     CHECK(ok, "allreduce of 11 doubles on rank %d", me);
 
-    int64_t fails = n_fail;
-    dist_allreduce_sum_i64(&d, &fails, 1);
-    if (me == 0) printf("test_dist_chunks (%d ranks, limit %zu): %d passed on rank 0, %lld failed on all ranks\n", P,
-                        dist_msg_limit(), n_pass, (long long)fails);
-    free(mine); free(all); free(mi); free(ai); free(counts); free(sc); free(rc); free(sb); free(rb); free(pay); free(got_pay);
+    free(mine); free(all); free(mi); free(ai); free(md); free(ad); free(counts); free(sc); free(rc); free(sb); free(rb); free(pay); free(got_pay);
     csr_free(&x);
     csr_free(&y);
+}
+
+int main(int argc, char **argv) {
+    Dist d;
+    dist_init(&d, &argc, &argv);
+    const char *forced = getenv("KIDA_MPI_CHUNK");
+    if (forced) CHECK(dist_msg_limit() == (size_t)atol(forced), "limit %zu, KIDA_MPI_CHUNK=%s", dist_msg_limit(), forced);
+    size_t limits[2] = {dist_msg_limit(), (size_t)1 << 28};
+    for (int k = 0; k < 2; k++) {
+        dist_set_msg_limit(limits[k]);
+        int passed = n_pass, before = n_fail;
+        checks(&d);
+        int64_t fails = n_fail - before;
+        dist_allreduce_sum_i64(&d, &fails, 1);
+        if (d.rank == 0)
+            printf("test_dist_chunks (%d ranks, limit %zu): %d checks passed on rank 0, %lld failed on all ranks\n", d.size,
+                   limits[k], n_pass - passed, (long long)fails);
+    }
+    int64_t fails = n_fail;
+    dist_allreduce_sum_i64(&d, &fails, 1);
     dist_finalize(&d);
     return fails ? 1 : 0;
 }
