@@ -9,8 +9,7 @@ EXTRA_DIST += tests/validation/torch_ref.sh
 # check); its scoring and report on a tiny fixture (skips without a python with scib-metrics)
 TESTS += tests/validation/integration_score.sh
 EXTRA_DIST += tests/validation/integration_score.sh validation/integration/run.sh \
-	validation/integration/requirements.txt validation/integration/sets.py \
-	validation/integration/kida_embed.py validation/integration/peers.py \
+	validation/integration/sets.py validation/integration/kida_embed.py validation/integration/peers.py \
 	validation/integration/score.py validation/integration/figures.py validation/integration/report.py
 # benchmark (not a test): make bench-model, or make validation/bench_model && validation/bench_model.sh
 EXTRA_PROGRAMS = validation/bench_model validation/bench_train

@@ -6,7 +6,7 @@
 # refused; the report's table carries the scores. Needs a python with scib-metrics (the venv
 # validation/integration/run.sh builds, or INTEGRATION_PYTHON): exit 77 without one.
 : "${TOP_SRCDIR:=.}"
-PY=${INTEGRATION_PYTHON:-$TOP_SRCDIR/.work/integration/venv/bin/python}
+PY=${INTEGRATION_PYTHON:-$TOP_SRCDIR/.work/venv-peers/bin/python}
 if ! [ -x "$PY" ] || ! "$PY" -c "import scib_metrics, anndata" >/dev/null 2>&1; then
     echo "SKIP: no python with scib-metrics (run validation/integration/run.sh or set INTEGRATION_PYTHON)"
     exit 77

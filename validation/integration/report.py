@@ -25,7 +25,7 @@ KEYED = {"harmony", "scvi", "scanorama"}
 def given(m):
     if m in KEYED:
         return "yes"
-    return "no (none needed)" if m == "pca" else "no"
+    return "no (no correction)" if m == "pca" else "no"
 
 
 def mean(xs):

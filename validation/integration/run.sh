@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh: the integration benchmark of docs/integration.md, one command from a clean clone.
-# For every real multi-batch set (sets.py list) and seed: kida's X_kida (one annotate run;
+# For every real multi-batch set (sets.py with no argument lists them) and seed: kida's X_kida (one annotate run;
 # reference and query cells both embedded; no batch key), PCA-50, and Harmony, scVI and
 # Scanorama (given the batch key), scored with scib-metrics' Benchmarker (score.py), a UMAP
 # figure per set (figures.py) and the tables (report.py).
@@ -12,7 +12,8 @@
 # scanorama), NET (kida's network options; default a small network, see docs/integration.md),
 # EXTRA (more kida annotate options), NAME (the name kida's embedding is scored under: kida),
 # SRC (the shared data, /work/shared/data), KIDA (the binary; built with tools/build if none),
-# PYTHON (a python with requirements.txt installed; default: a venv OUT/venv made with pip),
+# PYTHON (a python with the tools; default the venv VENV, .work/venv-peers, made with pip from
+# validation/peers/requirements.txt),
 # SCVI_EPOCHS (200), FIGURES (docs/figures; empty: none), NICE (nice -n 10).
 # Every step whose output exists is skipped: delete OUT/runs/<set>/<method>_seed<N>.* to redo one.
 set -eu
@@ -37,25 +38,27 @@ fi
 [ -x "$KIDA" ] || { echo "error: KIDA=$KIDA is not an executable; build kida with tools/build" >&2; exit 2; }
 export KIDA
 
+# the validation tools' Python: the venv of validation/peers/run.sh (pinned versions of
+# validation/peers/requirements.txt, pip), made here when missing or out of date
 if [ -z "${PYTHON:-}" ]; then
-    PYTHON=$OUT/venv/bin/python
-    if [ ! -f "$OUT/venv/.installed" ]; then
-        echo "== venv $OUT/venv (validation tools from $HERE/requirements.txt)" >&2
-        python3 -m venv "$OUT/venv"
-        "$PYTHON" -m pip install -q --upgrade pip
-        "$PYTHON" -m pip install -q -r $HERE/requirements.txt
-        touch "$OUT/venv/.installed"
+    : "${VENV:=.work/venv-peers}"
+    if [ ! -x "$VENV/bin/python" ] || ! cmp -s validation/peers/requirements.txt "$VENV/requirements.txt"; then
+        echo "== installing the validation tools into $VENV (pinned: validation/peers/requirements.txt)" >&2
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q -r validation/peers/requirements.txt
+        cp validation/peers/requirements.txt "$VENV/requirements.txt"
     fi
+    PYTHON=$VENV/bin/python
 fi
 PY="$NICE $PYTHON"
-: "${SETS:=$($PYTHON $HERE/sets.py list | cut -d' ' -f1)}"
+: "${SETS:=$($PYTHON $HERE/sets.py | cut -d' ' -f1)}"
 
 mkdir -p "$OUT/datasets" "$OUT/sets" "$OUT/runs"
 for d in symphony_pbmcs_small:symphony_pbmcs_small sc_mixology:sc_mixology_3cl \
          cepo_cellbench_10x:cepo_cellbench_10x cellbench_3protocols:cellbench_3protocols; do
     [ -f "$OUT/datasets/${d#*:}.h5ad" ] || $PY validation/make_extra_datasets.py --src "$SRC" --out "$OUT/datasets" --only "${d%%:*}"
 done
-$PY $HERE/sets.py make "$OUT/sets" --datasets "$OUT/datasets" --kida "$KIDA" --only "$(echo $SETS | tr ' ' ,)"
+$PY $HERE/sets.py "$OUT/sets" --datasets "$OUT/datasets" --kida "$KIDA" --only "$(echo $SETS | tr ' ' ,)"
 
 for set in $SETS; do
     sd=$OUT/sets/$set rd=$OUT/runs/$set

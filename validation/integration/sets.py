@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The real multi-batch sets of the integration benchmark, as the files each tool reads.
 
-    sets.py list                                   # one line per set: name, reference batch
-    sets.py make OUT_DIR [--datasets D] [--kida BIN] [--only a,b]
+    sets.py                                        # one line per set: name, reference batch
+    sets.py OUT_DIR [--datasets D] [--kida BIN] [--only a,b]
 
 For each set, OUT_DIR/<set>/ holds
   <batch>.h5ad    one file per batch (raw counts; ATAC files as peak counts), what kida reads:
@@ -18,15 +18,15 @@ validation/make_extra_datasets.py writes from the project's shared sources (--da
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import anndata as ad
-import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "peers"))
+from splits import gene_activity, write  # noqa: E402  (the accuracy benchmark's: one way to write both)
 
 # name -> source, the batch key of the source, the reference batches, the modality of each batch.
 # A source "data/..." is relative to the repository; a bare name is a derived data set. A list
@@ -52,12 +52,6 @@ def safe(name):
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def write(a, path):
-    tmp = path + ".tmp.h5ad"
-    a.write_h5ad(tmp)
-    os.replace(tmp, path)
-
-
 def batches(spec, datasets):
     """[(batch name, modality, AnnData of raw counts)] in the set's order."""
     if "files" in spec:
@@ -72,11 +66,6 @@ def batches(spec, datasets):
     a = ad.read_h5ad(os.path.join(datasets, spec["source"]))
     names = list(a.obs["batch"].cat.categories)
     return [(str(b), "rna", a[a.obs["batch"] == b].copy()) for b in names]
-
-
-def gene_activity(kida, peaks_path, out_path):
-    subprocess.run([kida, "genescore", "--peaks", peaks_path, "--genes", "hg19", "--out", out_path,
-                    "--overwrite", "--quiet"], check=True)
 
 
 def combined(parts):
@@ -99,10 +88,10 @@ def combined(parts):
 
 
 def make(out, datasets, kida, only):
-    for name in only or SETS:
+    """Writes the sets of `only` (all when empty) that OUT has no set.json of yet."""
+    todo = [n for n in only or SETS if not os.path.exists(os.path.join(out, n, "set.json"))]
+    for name in todo:
         d = os.path.join(out, name)
-        if os.path.exists(os.path.join(d, "set.json")):
-            continue
         os.makedirs(d, exist_ok=True)
         spec = SETS[name]
         parts = batches(spec, datasets)
@@ -133,23 +122,20 @@ def make(out, datasets, kida, only):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("cmd", choices=["list", "make"])
-    p.add_argument("out", nargs="?")
-    p.add_argument("--datasets", default=os.path.join(TOP, ".work", "datasets"))
-    p.add_argument("--kida", default="kida")
-    p.add_argument("--only", default="")
+    p.add_argument("out", nargs="?", help="write the sets' files here (none: list the sets)")
+    p.add_argument("--datasets", default=os.path.join(TOP, ".work", "datasets"),
+                   help="validation/make_extra_datasets.py's output folder")
+    p.add_argument("--kida", default="kida", help="the kida binary (its genescore makes the ATAC gene activity)")
+    p.add_argument("--only", default="", help="comma list of sets (default all)")
     a = p.parse_args()
     only = [s for s in a.only.split(",") if s]
-    for s in only:
-        if s not in SETS:
-            sys.exit(f"error: unknown set {s!r}; sets: {', '.join(SETS)}")
-    if a.cmd == "list":
-        for n, spec in SETS.items():
-            print(n, ",".join(spec["reference"]))
-        return
-    if not a.out:
-        sys.exit("error: make needs OUT_DIR")
-    make(a.out, a.datasets, a.kida, only)
+    unknown = [s for s in only if s not in SETS]
+    if unknown:
+        sys.exit(f"error: --only: unknown set(s) {', '.join(unknown)}; the sets: {', '.join(SETS)}")
+    if a.out:
+        make(a.out, a.datasets, a.kida, only)
+    else:
+        print("\n".join(f"{n} {','.join(spec['reference'])}" for n, spec in SETS.items()))
 
 
 if __name__ == "__main__":
