@@ -5,6 +5,12 @@ check_PROGRAMS += tests/validation/test_torch_ref
 tests_validation_test_torch_ref_SOURCES = tests/validation/test_torch_ref.c
 TESTS += tests/validation/torch_ref.sh
 EXTRA_DIST += tests/validation/torch_ref.sh
+# the integration benchmark (validation/integration/run.sh, docs/integration.md; not run by make
+# check); its scoring and report on a tiny fixture (skips without a python with scib-metrics)
+TESTS += tests/validation/integration_score.sh
+EXTRA_DIST += tests/validation/integration_score.sh validation/integration/run.sh \
+	validation/integration/sets.py validation/integration/kida_embed.py validation/integration/peers.py \
+	validation/integration/score.py validation/integration/figures.py validation/integration/report.py
 # benchmark (not a test): make bench-model, or make validation/bench_model && validation/bench_model.sh
 EXTRA_PROGRAMS = validation/bench_model validation/bench_train
 validation_bench_model_SOURCES = validation/bench_model.c validation/bench_common.c validation/bench_common.h
