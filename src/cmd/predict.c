@@ -28,6 +28,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     PathwayMap map = pathmap_build(spec.pw.P, spec.prep.G, spec.pw.path_ptr, spec.pw.member_gene);
     Dataset q;
     dataset_open_query(&q, &spec.prep, c, d);
+    output_check_query(c->query);
     log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
              spec.K, q.n_total);
     Model m;

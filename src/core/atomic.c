@@ -62,6 +62,9 @@ static void track(const char *tmp) {
         sa.sa_handler = on_crash;
         sigemptyset(&sa.sa_mask);
         for (size_t k = 0; k < N_CRASH_SIGNALS; k++) sigaction(CRASH_SIGNALS[k], &sa, &g_old_action[k]);
+        // past the file size limit (ulimit -f) a write fails (EFBIG) instead of killing the
+        // process, so the writer's error names the output and the temporary is removed
+        signal(SIGXFSZ, SIG_IGN);
         handlers = 1;
     }
 }

@@ -2,6 +2,8 @@
 // one, never half-written (used by the h5ad writer and by checkpoints). A temporary that a fatal
 // error interrupts is removed, and so is one whose writer crashes (SIGSEGV, SIGBUS: libhdf5 can
 // crash when a write fails mid-file); one left by a killed process is removed by the next run.
+// Once a temporary is open, SIGXFSZ is ignored: a write past the file size limit fails (EFBIG)
+// and is reported like a full disk, instead of killing the process.
 #ifndef KIDA_ATOMIC_H
 #define KIDA_ATOMIC_H
 #include <stddef.h>

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int g_rank = 0, g_size = 1, g_quiet = 0, g_fatal_silent = 0;
 static void (*g_at_fatal[16])(void);
@@ -83,7 +84,10 @@ void fatal_at(const char *file, int line, const char *hint, const char *fmt, ...
     MPI_Initialized(&up);
     if (up) MPI_Finalized(&down);
     if (up && !down && g_size > 1) MPI_Abort(MPI_COMM_WORLD, KIDA_EXIT_FATAL);
-    exit(KIDA_EXIT_FATAL);
+    // _exit, not exit: libraries' exit handlers would flush what the error left half done
+    // (libhdf5 1.10 closing a temporary whose write failed crashes in H5F__close_cb)
+    fflush(NULL);
+    _exit(KIDA_EXIT_FATAL);
 }
 
 #define HINT_OOM "this machine has too little memory for this input and these options: use more ranks " \

@@ -1,6 +1,6 @@
 // log: rank-aware messages and fatal errors.
 // Only rank 0 prints info and warnings; any rank prints its own fatal error, then every rank is
-// aborted (MPI_Abort when MPI is up, exit(1) otherwise). Fatal messages read
+// aborted (MPI_Abort when MPI is up, _exit(1) otherwise: no exit handlers run). Fatal messages read
 //   [rank r] ERROR file:line: what failed: detail
 //   HINT: what the user should do
 #ifndef KIDA_LOG_H

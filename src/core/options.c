@@ -216,6 +216,14 @@ static void check_range(const OptSpec *o, double v, const char *text, const char
           o->type == T_INT ? "an integer" : "a number", r);
 }
 
+int config_range(const char *option, double *lo, double *hi) {
+    const OptSpec *o = find_opt(option);
+    if (!o || !has_range(o)) return 0;
+    *lo = o->lo;
+    *hi = o->hi;
+    return 1;
+}
+
 // Sets one option from text; `origin` names where the text came from, for the error.
 static void set_opt(Config *c, const OptSpec *o, const char *val, const char *origin) {
     char *base = (char *)c + o->off;

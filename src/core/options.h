@@ -76,6 +76,9 @@ char *config_to_text(const Config *c);
 // Loads "key = value" text (as stored in a model file) on top of c, for the keys in `only`
 // (a NULL-terminated list) or all keys when only is NULL. Unknown keys are FATAL naming `origin`.
 void config_load_text(Config *c, const char *text, const char *origin, const char *const *only);
+// The range [lo, hi] of a numeric option (as --help states it); 0 when it has none. Files that
+// carry option values (model files) are checked against it.
+int config_range(const char *option, double *lo, double *hi);
 // Prints the start-up table of the options that apply to the subcommand.
 void config_print_table(const Config *c, FILE *out);
 void config_free(Config *c);

@@ -120,6 +120,12 @@ size_t h5ad_writer_n_obs(const H5adWriter *w);
 // Copies the top-level elements named in parts (e.g. "obs", "obsm") that source (with the same
 // cells) has into w, replacing what w holds under those names; per-cell matrices by rows as above.
 void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const *parts, size_t n);
+// Checks up front what a copy of source reads with kida's own calls (the copies above check it
+// again): every attribute of every part copied (and of their members, 4 levels down) by element
+// count, stored bytes and variable-length string heap, and the declared vs stored size of the
+// datasets copied by rows (X, layers, raw/X, obsm). FATAL naming file, object and attribute; run
+// before the work that precedes a copy.
+void h5ad_check_copy_source(const char *source);
 void h5ad_write_X_csr(H5adWriter *w, const Csr *m);   // this rank's rows (one process: row_start 0)
 // The same, the writer taking m's arrays (freed after the write; m is left empty).
 void h5ad_write_X_csr_take(H5adWriter *w, Csr *m);

@@ -13,14 +13,54 @@
 
 #define HINT_SOURCE "the source file may be damaged; check it with `kida inspect`"
 
+// Checks attribute name of obj as the readers check theirs before H5Aread fills a buffer: its
+// element count against the bytes the file stores, its variable-length strings against their
+// heap (libhdf5 1.10 can hang or crash on a damaged one). FATAL names file, object, attribute.
+static void check_attr(hid_t obj, const char *name) {
+    int np = h5u_attr_points(obj, name, H5U_MAX_ATTR_POINTS);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = a < 0 ? -1 : H5Aget_type(a);
+    if (np > 0 && t >= 0 && (H5Tis_variable_str(t) > 0 || H5Tget_class(t) == H5T_VLEN))
+        h5u_vlen_attr_precheck(obj, name, (size_t)np);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+}
+
+typedef struct {
+    char **v;
+    size_t n;
+} Names;
+
+static herr_t attr_name_cb(hid_t obj, const char *name, const H5A_info_t *info, void *data) {
+    (void)obj;
+    (void)info;
+    Names *a = data;
+    if ((a->n & (a->n - 1)) == 0) a->v = xrealloc(a->v, szmul(a->n ? 2 * a->n : 1, sizeof *a->v));   // at powers of 2
+    a->v[a->n++] = xstrdup(name);
+    return 0;
+}
+
+// check_attr for every attribute of obj (named first, checked after the iteration: a FATAL never
+// leaves a libhdf5 callback). source and name say which object for an error listing them.
+static void check_attrs(hid_t obj, const char *source, const char *name) {
+    Names a = {NULL, 0};
+    hsize_t idx = 0;
+    if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_name_cb, &a) < 0) {
+        char m[256];
+        FATAL(HINT_SOURCE, "%s: cannot list the attributes of '%s': %s", source, name, h5u_errmsg(m, sizeof m));
+    }
+    for (size_t i = 0; i < a.n; i++) check_attr(obj, a.v[i]);
+    strv_free(a.v, a.n);
+}
+
 static herr_t copy_attr(hid_t src, const char *name, const H5A_info_t *info, void *data) {
     (void)info;
     hid_t dst = *(hid_t *)data;
     hid_t a = H5Aopen(src, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
     hid_t mt = H5Tget_native_type(t, H5T_DIR_DEFAULT);
     hssize_t n = H5Sget_simple_extent_npoints(sp);
-    size_t bytes = (size_t)(n > 0 ? n : 1) * H5Tget_size(mt);
-    void *buf = xcalloc(1, bytes);
+    size_t bytes = szmul((size_t)(n > 0 ? n : 1), H5Tget_size(mt));
+    void *buf = xmalloc_for(bytes, "attribute '%s' of the source", name);
+    memset(buf, 0, bytes);
     herr_t rc = a < 0 || mt < 0 || H5Aread(a, mt, buf) < 0 ? -1 : 0;
     if (rc == 0) {
         if (H5Aexists(dst, name) > 0) H5Adelete(dst, name);
@@ -40,6 +80,9 @@ static herr_t copy_attr(hid_t src, const char *name, const H5A_info_t *info, voi
 // The attributes of src_name in sf onto the writer's dst (an object of the meta rank's file).
 static void copy_attrs(H5adWriter *w, hid_t sf, const char *src_name, hid_t dst) {
     hid_t o = H5Oopen(sf, src_name, H5P_DEFAULT);
+    char source[4096] = "the source";
+    H5Fget_name(sf, source, sizeof source);
+    if (o >= 0) check_attrs(o, source, src_name);   // before copy_attr's H5Aread
     hsize_t idx = 0;
     if (o < 0 || H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_attr, &dst) < 0) h5w_fail(w, "copying the attributes of", src_name);
     H5Oclose(o);
@@ -68,10 +111,12 @@ static void group_like(H5adWriter *w, hid_t sf, const char *src_group, const cha
 
 // The dataset's stored type (a new id), rank, first dimension and elements per row; 0 when it is
 // not a 1-D or 2-D array of fixed-size numbers (or booleans).
-static int array_shape(hid_t sf, const char *name, hid_t *type, int *rank, size_t *rows, size_t *cols) {
+static int array_shape(hid_t sf, const char *source, const char *name, hid_t *type, int *rank, size_t *rows,
+                       size_t *cols) {
     if (h5u_obj_type(sf, name) != H5O_TYPE_DATASET) return 0;
     hid_t ds = H5Dopen2(sf, name, H5P_DEFAULT);
     if (ds < 0) return 0;
+    h5u_check_dset_storage(ds, source, name);   // the rows copied are stored, not fill values
     hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
     hsize_t dims[8];
     int r = H5Sget_simple_extent_ndims(sp);
@@ -97,7 +142,7 @@ static int copy_array(H5adWriter *w, hid_t sf, const char *source, const char *s
     hid_t t;
     int rank;
     size_t rows, cols;
-    if (!array_shape(sf, src_name, &t, &rank, &rows, &cols)) return 0;
+    if (!array_shape(sf, source, src_name, &t, &rank, &rows, &cols)) return 0;
     if (rows != rows_total) {
         H5Tclose(t);
         return 0;
@@ -144,7 +189,7 @@ static void copy_csr(H5adWriter *w, hid_t sf, const char *source, const char *sr
         hid_t t;
         int rank;
         size_t len, cols;
-        if (!array_shape(sf, names[k], &t, &rank, &len, &cols) || rank != 1)
+        if (!array_shape(sf, source, names[k], &t, &rank, &len, &cols) || rank != 1)
             FATAL(HINT_SOURCE, "%s: '%s' is not a 1-D array of numbers", source, names[k]);
         char *to = xmalloc(strlen(target) + 16);
         sprintf(to, "%s/%s", target, leaf[k]);
@@ -230,6 +275,52 @@ void h5ad_writer_copy_parts(H5adWriter *w, const char *source, const char *const
     H5Fclose(sf);
 }
 
+// 1 when object name of a source is (under) a part the ranks copy by rows, which reads its
+// datasets' values with kida's own calls: their declared size must be stored. The other parts go
+// through H5Ocopy, which copies unwritten chunks as unwritten.
+static int copied_by_rows(const char *name) {
+    static const char *const rows[] = {"X", "layers", "obsm", "raw/X", "matrix"};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        size_t n = strlen(rows[i]);
+        if (!strncmp(name, rows[i], n) && (name[n] == '\0' || name[n] == '/')) return 1;
+    }
+    return 0;
+}
+
+// The attributes of object name of sf and, depth levels down a group, of its members; the
+// declared vs stored size of the datasets copied by rows among them.
+static void check_tree(hid_t sf, const char *source, const char *name, int depth) {
+    H5O_type_t type = h5u_obj_type(sf, name);
+    if (type != H5O_TYPE_DATASET && type != H5O_TYPE_GROUP) return;
+    hid_t o = type == H5O_TYPE_GROUP ? H5Gopen2(sf, name, H5P_DEFAULT)
+              : copied_by_rows(name) ? h5u_open_dset(sf, name, source, HINT_SOURCE)
+                                     : H5Dopen2(sf, name, H5P_DEFAULT);
+    if (o < 0) {
+        char m[256];
+        FATAL(HINT_SOURCE, "%s: cannot open '%s': %s", source, name, h5u_errmsg(m, sizeof m));
+    }
+    check_attrs(o, source, name);
+    H5Oclose(o);
+    if (type != H5O_TYPE_GROUP || depth == 0) return;
+    size_t n = 0;
+    char **m = h5u_group_names(sf, name, &n);
+    for (size_t k = 0; k < n; k++) {
+        char child[1024];
+        snprintf(child, sizeof child, "%s/%s", name, m[k]);
+        check_tree(sf, source, child, depth - 1);
+    }
+    strv_free(m, n);
+}
+
+void h5ad_check_copy_source(const char *source) {
+    static const char *const parts[] = {"X", "layers", "raw", "obs", "var", "obsm", "varm", "obsp", "varp", "uns",
+                                        "matrix"};
+    hid_t sf = h5u_open_read(source, NULL);
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        if (h5u_exists(sf, parts[i])) check_tree(sf, source, parts[i], 4);
+    H5Fclose(sf);
+}
+
 void h5ad_write_obs_names_of(H5adWriter *w, const char *source) {
     if (!w->meta) return;
     H5ad *h = h5ad_open(source, NULL, 0, NULL);
@@ -265,7 +356,7 @@ int h5ad_write_obsm_copy(H5adWriter *w, const char *key, char *const *files, con
         hid_t sf = h5u_open_read(files[f], NULL), t;
         int rank;
         size_t rows, cols;
-        ok = array_shape(sf, target, &t, &rank, &rows, &cols) && rows == first[f + 1] - first[f];
+        ok = array_shape(sf, files[f], target, &t, &rank, &rows, &cols) && rows == first[f + 1] - first[f];
         if (ok && f == 0) t0 = t, rank0 = rank, cols0 = cols;
         else if (ok) {
             ok = rank == rank0 && cols == cols0;

@@ -206,6 +206,7 @@ static void print_group(hid_t file, const char *group, FILE *out) {
 void inspect_print(const char *path, const char *layer, FILE *out) {
     log_push_context("%s: kida inspect", path);
     H5ad *h = h5ad_open(path, layer, 0, NULL);
+    h5ad_check_copy_source(path);   // and what an output copied from the file reads
     fprintf(out, "file:       %s\n", path);
     if (h->kind == XK_10X)
         fprintf(out, "format:     10x CellRanger %s .h5 (group '%s')\n", h->tenx_v2 ? "2" : "3", h->xname);

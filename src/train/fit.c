@@ -18,6 +18,7 @@
 #include "train/fingerprint.h"
 #include "prep/markers.h"
 #include "train/infer.h"
+#include "train/output.h"
 #include "train/preflight.h"
 
 void fit_check_output(const char *path, int overwrite, const char *option) {
@@ -124,6 +125,7 @@ static void preflight_before_training(const Fit *f, const Config *c, const Dist 
         if (stat(t, &st) == 0) query += (double)st.st_size;
     }
     free(list);
+    if (annotate) output_check_query(c->query);
     PlannedOutput o[3] = {{c->out, "--out", query},
                           {c->model_out, "--model-out", preflight_model_bytes(&f->spec.mc, models, 0)},
                           {f->ckpt_path, "the checkpoint", preflight_model_bytes(&f->spec.mc, models, 1)}};

@@ -12,11 +12,13 @@
 
 #include <hdf5.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
 #include "core/atomic.h"
 #include "core/log.h"
+#include "core/options.h"
 #include "io/h5ad.h"
 #include "io/h5util.h"
 
@@ -143,6 +145,28 @@ static void *read_all(hid_t loc, const char *name, hid_t mt, size_t elem, size_t
     return buf;
 }
 
+// FATAL unless the network in /dims is one the options can ask for: width, heads and layers in
+// the ranges of --width, --heads, --layers, the MLP 4 x width, T = P + 1, and counts that fit
+// the int32 indices (a damaged file once gave sizes whose products wrapped around).
+static void check_dims(const char *path, const int64_t v[9]) {
+    static const struct { int dim; const char *option; } ranged[] = {{4, "width"}, {5, "heads"}, {6, "layers"}};
+    const char *hint = "the model file is damaged or not one kida wrote: use another copy or retrain";
+    for (int i = 0; i < 9; i++)
+        if (v[i] < 1 || v[i] > INT32_MAX)
+            FATAL(hint, "%s: /dims attribute %s = %lld is outside [1, %d]", path, DIM_NAMES[i], (long long)v[i], INT32_MAX);
+    for (size_t k = 0; k < sizeof ranged / sizeof *ranged; k++) {
+        double lo = 0, hi = 0;
+        int64_t x = v[ranged[k].dim];
+        if (config_range(ranged[k].option, &lo, &hi) && ((double)x < lo || (double)x > hi))
+            FATAL(hint, "%s: /dims attribute %s = %lld is outside the range of --%s [%.0f, %.0f]", path,
+                  DIM_NAMES[ranged[k].dim], (long long)x, ranged[k].option, lo, hi);
+    }
+    if (v[4] % v[5] != 0 || v[7] != 4 * v[4] || v[2] != v[1] + 1)
+        FATAL(hint, "%s: /dims do not describe a kida network (C = %lld, NH = %lld, F = %lld, P = %lld, T = %lld; want C "
+              "divisible by NH, F = 4 C, T = P + 1)", path, (long long)v[4], (long long)v[5], (long long)v[7],
+              (long long)v[1], (long long)v[2]);
+}
+
 void modelfile_read_spec(const char *path, ModelSpec *s) {
     memset(s, 0, sizeof *s);
     hid_t f = open_model(path);
@@ -164,6 +188,10 @@ void modelfile_read_spec(const char *path, ModelSpec *s) {
         if (h5u_attr_i64(g, DIM_NAMES[i], &dv[i], 1) != 1) FATAL("the model file is damaged", "%s: /dims lacks %s", path, DIM_NAMES[i]);
     h5u_attr_i64(g, "dropout_ppm", &drop, 1);
     h5u_close(g, path);
+    check_dims(path, dv);
+    if (drop < 0 || drop >= 1000000)
+        FATAL("the model file is damaged or not one kida wrote: use another copy or retrain",
+              "%s: /dims attribute dropout_ppm = %lld is outside [0, 1000000)", path, (long long)drop);
     s->mc = (ModelConfig){(size_t)dv[0], (size_t)dv[1], (size_t)dv[2], (size_t)dv[3], (size_t)dv[4],
                           (size_t)dv[5], (size_t)dv[6], (size_t)dv[7], (size_t)dv[8], (float)drop * 1e-6f};
     size_t G = s->mc.G, P = s->mc.P, M = s->mc.M, K = s->mc.K;

@@ -126,3 +126,10 @@ size_t output_write(const OutputSpec *o, const Dist *d) {
     dist_allreduce_sum_i64(d, &u, 1);
     return (size_t)u;
 }
+
+void output_check_query(const char *query_list) {
+    if (log_rank() != 0 || !query_list) return;
+    char *list = xstrdup(query_list), *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) h5ad_check_copy_source(t);
+    free(list);
+}

@@ -42,6 +42,10 @@ typedef struct {
 // Collective: every rank writes its rows. Returns the number of cells labelled unknown (on every
 // rank). One more obs column or obsm matrix is one more h5ad_write_* call in output_write.
 size_t output_write(const OutputSpec *o, const Dist *d);
+// Before any work (rank 0; a FATAL stops every rank): what output_write will copy from each file
+// of the comma-separated query list is checked as the copy checks it (h5ad_check_copy_source), so
+// a damaged part of a query is refused before training, not after.
+void output_check_query(const char *query_list);
 // The base of the output for a query of several files (collective; each rank writes the rows of
 // its block q->start, q->count): X = counts on the model genes (ATAC files as gene activity), read
 // by each rank for its rows; var = the model genes; obs names of all files (made unique; rank 0

@@ -90,20 +90,57 @@ static void damaged_heap_ref(const char *name, int field) {
     must(fclose(fp) == 0, name);
 }
 
-// The valid fixture with the heap object that holds the string attribute value "csr_matrix" (X's
-// encoding-type) claiming 2^40 bytes: libhdf5 reads such an attribute unchecked.
-static void damaged_attr_heap(const char *name) {
-    fx_valid_file(P(name));
+// File name with the heap object that holds the string attribute value `value` claiming 2^40
+// bytes: libhdf5 reads such an attribute unchecked.
+static void damage_attr_heap(const char *name, const char *value) {
     FILE *fp = fopen(P(name), "r+b");
     must(fp != NULL, name);
     static unsigned char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf, fp);
+    size_t n = fread(buf, 1, sizeof buf, fp), len = strlen(value);
     long hit = -1;
-    for (size_t i = 16; i + 10 <= n; i++)
-        if (!memcmp(buf + i, "csr_matrix", 10) && buf[i - 16] != 0) hit = (long)i;   // a heap object's data
-    must(hit > 0, "the heap object of \"csr_matrix\"");
+    for (size_t i = 16; i + len <= n; i++)
+        if (!memcmp(buf + i, value, len) && buf[i - 16] != 0) hit = (long)i;   // a heap object's data
+    must(hit > 0, value);
     unsigned char huge[8] = {0, 0, 0, 0, 0, 1, 0, 0};   // 2^40
     must(fseek(fp, hit - 8, SEEK_SET) == 0 && fwrite(huge, 1, 8, fp) == 8 && fclose(fp) == 0, "object size");
+}
+
+// The valid fixture with X's encoding-type "csr_matrix" damaged so.
+static void damaged_attr_heap(const char *name) {
+    fx_valid_file(P(name));
+    damage_attr_heap(name, "csr_matrix");
+}
+
+// The valid fixture with parts an annotated output copies from its query and no reader of the
+// input reads: a dense layer of 2^30 columns with nothing written (the copy would write 2^32 bytes
+// of fill values per cell), or an obsm array with a string attribute whose heap object claims
+// 2^40 bytes (the copy's H5Aread followed it).
+static void copied_part(const char *name, int layer) {
+    fx_valid_file(P(name));
+    hid_t f = H5Fopen(P(name), H5F_ACC_RDWR, H5P_DEFAULT);
+    must(f >= 0, name);
+    if (layer) {
+        hid_t g = fx_group(f, "layers", "dict", "0.1.0");
+        hsize_t dims[2] = {FIX_ROWS, (hsize_t)1 << 30};
+        unwritten(g, "counts", H5T_IEEE_F32LE, 2, dims);
+        H5Gclose(g);
+    } else {
+        hid_t g = fx_group(f, "obsm", "dict", "0.1.0");
+        static double xy[FIX_ROWS * 2];
+        fx_dense(g, "spatial", xy, FIX_ROWS, 2, H5T_IEEE_F64LE);
+        hid_t d = H5Dopen2(g, "spatial", H5P_DEFAULT), t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+        H5Tset_size(t, H5T_VARIABLE);
+        const char *note = "a note kida copies";
+        hid_t a = H5Acreate2(d, "note", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+        must(a >= 0 && H5Awrite(a, t, &note) >= 0, "note attribute");
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Tclose(t);
+        H5Dclose(d);
+        H5Gclose(g);
+    }
+    must(H5Fclose(f) >= 0, name);
+    if (!layer) damage_attr_heap(name, "a note kida copies");
 }
 
 int main(int argc, char **argv) {
@@ -200,5 +237,7 @@ int main(int argc, char **argv) {
     damaged_heap_ref("heap_string_length.h5ad", 0);
     damaged_heap_ref("heap_string_address.h5ad", 1);
     damaged_attr_heap("heap_attribute_object.h5ad");
+    copied_part("copy_layer_unwritten.h5ad", 1);
+    copied_part("copy_attribute_heap.h5ad", 0);
     return 0;
 }

@@ -39,6 +39,49 @@ if [ -n "${MPIEXEC:-}" ]; then
 else
     echo "note: no mpiexec, only the 1-rank checks ran"
 fi
+# A full disk during the write (here the file size limit, ulimit -f in 512-byte blocks, which acts
+# as one would: kida ignores SIGXFSZ once it writes a temporary; mpiexec's ranks do not inherit
+# the shell's trap), at limits from 8 kB to past the files' size: each run either writes the
+# 1-rank files or ends with exit 1 (not a crash: libhdf5 once crashed at exit after the error)
+# and an ERROR naming the output, and leaves no temporary and no partial output. The sweep must
+# reach a failure in the middle of the write, past the room check. (The shared memory files of
+# PMIx and of Open MPI's shared-memory transport trip over the limit themselves: PMIx's hash
+# store and the TCP transport need none.)
+full_disk() {  # full_disk LABEL LAUNCHER...: the sweep with test_h5ad_pwrite run by LAUNCHER
+    label=$1; shift
+    mid=0; whole=0
+    for blocks in 16 32 48 56 64 72 90 200; do
+        rm -rf "$T/fd" && mkdir "$T/fd"
+        ( trap '' XFSZ; ulimit -f $blocks; export PMIX_MCA_gds=hash OMPI_MCA_btl=self,tcp
+          exec "$@" "$W" --write "$T/src.h5ad" "$T/fd/o" ) >"$T/out" 2>&1
+        rc=$?
+        tmps=$(ls -A "$T/fd" | grep '\.tmp\.')
+        [ -z "$tmps" ] || { echo "FAIL: $label, limit $blocks blocks: temporary left: $tmps"; fail=1; }
+        if [ $rc -eq 0 ]; then
+            whole=$((whole + 1))
+            for f in copy list; do
+                h5diff "$T/o1.$f.h5ad" "$T/fd/o.$f.h5ad" >/dev/null 2>&1 ||
+                    { echo "FAIL: $label, limit $blocks blocks: exit 0 but $f differs"; fail=1; }
+            done
+            continue
+        fi
+        [ $rc -eq 1 ] || { echo "FAIL: $label, limit $blocks blocks: exit $rc, want 1"; sed 's/^/    /' "$T/out" | head; fail=1; }
+        # (mpiexec's own lines may split the ERROR line)
+        grep -q "ERROR " "$T/out" && grep -q "$T/fd/o\.\(copy\|list\)\.h5ad" "$T/out" ||
+            { echo "FAIL: $label, limit $blocks blocks: no ERROR naming the output"; sed 's/^/    /' "$T/out" | head; fail=1; }
+        grep -q "ERROR .*no room" "$T/out" || mid=$((mid + 1))
+        for f in "$T"/fd/*.h5ad; do   # what was committed before the failure is complete
+            [ -e "$f" ] || continue
+            h5diff "$T/o1.$(basename "$f" | cut -d. -f2).h5ad" "$f" >/dev/null 2>&1 ||
+                { echo "FAIL: $label, limit $blocks blocks: partial output $f"; fail=1; }
+        done
+    done
+    if [ $mid -gt 0 ] && [ $whole -gt 0 ]; then
+        echo "ok: $label: a full disk (file size limit) leaves no temporary and no partial output ($mid failed mid-write, $whole complete)"
+    else echo "FAIL: $label: the sweep reached $mid mid-write failures and $whole complete writes (want both)"; fail=1; fi
+}
+full_disk "1 rank"
+[ -n "${MPIEXEC:-}" ] && full_disk "3 ranks" $MPIEXEC -n 3
 if "$PY" -c "import anndata" 2>/dev/null; then
     "$PY" - "$T/src.h5ad" "$T/o1.copy.h5ad" "$T/o1.list.h5ad" <<'PYEOF' || fail=1
 import sys, anndata as ad, numpy as np, scipy.sparse as sp
