@@ -23,4 +23,11 @@ MatchOptions match_options_default(void);
 // pass. FATAL on an unreadable or malformed map file (file:line). The caller frees the result.
 int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, size_t n_cols,
                      const MatchOptions *opt, const char *file_for_messages, size_t *n_matched);
+
+// Share of names that look like Ensembl gene IDs (ENSG00000121410, ENSMUSG..., .version ok).
+double genes_frac_ensembl(char *const *names, size_t n);
+// Replaces each name found in column 1 of the map file (as MatchOptions.map_path) by its
+// column 2 in place, then makes the names unique as h5ad_make_unique does (two IDs of one
+// symbol: SYMBOL, SYMBOL-1). Returns the number translated. FATAL as genes_match on a bad map.
+size_t genes_translate(char **names, size_t n, const char *map_path);
 #endif

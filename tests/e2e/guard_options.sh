@@ -30,6 +30,12 @@ with h5py.File(w + "/unknown_ref.h5ad", "r+") as f:
     v[0] = "unknown"
     del f["obs/cell_type/categories"]
     f["obs/cell_type"].create_dataset("categories", data=np.array(v, dtype=object), dtype=h5py.string_dtype())
+shutil.copy("data/pbmc_v2_ref.h5ad", w + "/Unknown_ref.h5ad")
+with h5py.File(w + "/Unknown_ref.h5ad", "r+") as f:   # CellTypist-style `Unknown`
+    v = [x.decode() if isinstance(x, bytes) else x for x in f["obs/cell_type/categories"][:]]
+    v[0] = "Unknown"
+    del f["obs/cell_type/categories"]
+    f["obs/cell_type"].create_dataset("categories", data=np.array(v, dtype=object), dtype=h5py.string_dtype())
 shutil.copy("data/pbmc_v2_ref.h5ad", w + "/dupgenes_ref.h5ad")
 with h5py.File(w + "/dupgenes_ref.h5ad", "r+") as f:
     ix = f["var"].attrs["_index"]
@@ -41,6 +47,7 @@ with h5py.File(w + "/dupgenes_ref.h5ad", "r+") as f:
 PY
 expect_fail "class named unknown" 'class named `unknown`' "$KIDA" annotate $SMALL --reference "$WORK/unknown_ref.h5ad" $O
 grep -q "mark those cells as missing" "$WORK/err" || fail "the hint does not say how to fix the labels"
+expect_fail "class named Unknown" 'class named `Unknown`, a name kida reserves' "$KIDA" annotate $SMALL --reference "$WORK/Unknown_ref.h5ad" $O
 expect_fail "duplicate reference genes" 'is used by genes 3 and 7' "$KIDA" annotate $SMALL --reference "$WORK/dupgenes_ref.h5ad" $O
 [ ! -e "$WORK/o.h5ad" ] || fail "an output was written by a failing run"
 # most cells unknown: a warning at the end
