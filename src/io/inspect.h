@@ -4,8 +4,8 @@
 #include <stdio.h>
 
 // Prints shape, X encoding and dtype, nnz and density, obs columns with type and category counts
-// (top categories, NA count), obsm keys with shapes, layers, raw presence, the first var and obs
-// names. layer as in h5ad_open (NULL = X). Uses dist_world() if MPI is up, otherwise a
+// (top categories, NA count), obsm keys with shapes, layers, raw presence, what the matrix and
+// the other matrices hold (io/xvalues.h), the first var and obs names. layer as in h5ad_open (NULL = X). Uses dist_world() if MPI is up, otherwise a
 // single-process context. Structural errors are FATAL (exit 1) like h5ad_open.
 void inspect_print(const char *path, const char *layer, FILE *out);
 #endif

@@ -143,6 +143,7 @@ XValues xvalues_detect(H5ad *h) {
         for (size_t b = 0; b < blocks; b++) evidence_add(&e, &part[b], 0);
         evidence_sum_up(&e, &t_lin, &eq_lin, &s_lin);
         int log_ev = eq_log || s_log >= 0.9, lin_ev = eq_lin || s_lin >= 0.9;
+        if (log_ev && lin_ev) log_ev = s_log >= s_lin, lin_ev = !log_ev;   // both: the one that recovers counts
         if (v.uns_log1p || (log_ev && !lin_ev)) {
             v.kind = XV_LOG1P;
             v.total = t_log, v.totals_equal = eq_log, v.unit_share = s_log;

@@ -124,7 +124,7 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
     if (n_dup)
         log_warn("%s: %zu column(s) repeat a gene name already matched; only the first column of each is used", file, n_dup);
     if (frac < opt->min_overlap) {
-        char hint[1024] = "";
+        char hint[1536] = "";
         double qe = genes_frac_ensembl(names, n_cols), me = genes_frac_ensembl(model_genes, G);
         if (!mp && qe > 0.5 && me < 0.5)
             snprintf(hint, sizeof hint,
@@ -150,6 +150,10 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
                      "check that %s is the same species and gene naming as the reference (symbols vs IDs); "
                      "translate names with --gene-map FILE, or lower --min-gene-overlap (now %.2f) at your own risk",
                      file, opt->min_overlap);
+        if (opt->extra_hint) {
+            size_t l = strlen(hint);
+            snprintf(hint + l, sizeof hint - l, "; %s", opt->extra_hint);
+        }
         FATAL(hint, "too few model genes found in %s: got %zu/%zu (%.1f%%), want >= %.1f%%", file, matched, G, 100.0 * frac,
               100.0 * opt->min_overlap);
     }

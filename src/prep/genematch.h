@@ -10,6 +10,7 @@ typedef struct {
                                // names found in column 1 are replaced by column 2 before matching
     double min_overlap;        // FATAL when fewer than this fraction of model genes match (0.5)
     const char *target;        // what the genes being matched are, for the log ("model genes")
+    const char *extra_hint;    // added to the low-overlap hint when not NULL (e.g. "use .raw")
 } MatchOptions;
 
 // Default options: exact names, no map, min_overlap 0.5.

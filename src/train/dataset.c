@@ -229,6 +229,24 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
     csr_free(&counts);
 }
 
+// For the low-overlap error: a query file whose matrix has few genes (an HVG subset?) while its
+// raw/X has more is named, with the option that reads raw/X. NULL otherwise.
+static const char *subset_hint(const Sources *s, size_t f, size_t n_vars, const Config *c, const Dist *d, char *buf,
+                               size_t n) {
+    if (n_vars >= 5000 || (s->layer[f] && !strcmp(s->layer[f], "raw"))) return NULL;
+    H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, d);
+    int raw = h5ad_has_raw(h);
+    h5ad_close(h);
+    if (!raw) return NULL;
+    h = h5ad_open(s->path[f], "raw", c->use_gene_ids, d);
+    size_t nr = h5ad_n_vars(h);
+    h5ad_close(h);
+    if (nr <= n_vars) return NULL;
+    snprintf(buf, n, "%s holds only %zu genes (highly variable genes?) and its .raw %zu: read .raw with --query-layer raw",
+             s->path[f], n_vars, nr);
+    return buf;
+}
+
 struct QueryFiles {
     H5ad **h;           // (n) open collectively over the query's Dist
     GeneScorer *score;  // (n) ATAC files: peaks -> genes (n_genes 0 for the others)
@@ -261,6 +279,8 @@ void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, con
             ds->col[f] = genes_match(prep->gene_names, prep->G, q->score[f].gene_names, q->score[f].n_genes, &mo,
                                      s->path[f], NULL);
         } else {
+            char extra[512];
+            mo.extra_hint = subset_hint(s, f, n_vars, c, d, extra, sizeof extra);
             ds->col[f] = genes_match(prep->gene_names, prep->G, var, n_vars, &mo, s->path[f], NULL);
             strv_free(var, n_vars);
         }

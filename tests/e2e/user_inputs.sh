@@ -25,6 +25,8 @@ q3 = q[600:].copy(); q3.raw = q3                              # .raw: counts of 
 hvg = np.argsort(-np.asarray(q3.X.sum(0)).ravel())[:2000]
 q3.X = log1p_norm(q3.X); q3 = q3[:, np.sort(hvg)].copy()       # X: log1p, then 2000 genes kept
 q3.write_h5ad(f"{w}/q_hvg_raw.h5ad")
+h = q[:300].copy(); h.raw = h                                # X: counts of 300 rare genes, .raw: all
+h = h[:, np.argsort(np.asarray(h.X.sum(0)).ravel())[:300]].copy(); h.write_h5ad(f"{w}/q_subset_counts.h5ad")
 s = q[:300].copy(); Xd = log1p_norm(s.X).toarray(); s.layers["counts"] = s.X.copy()
 s.X = (Xd - Xd.mean(0)) / (Xd.std(0) + 1e-6)                 # sc.pp.scale
 s.write_h5ad(f"{w}/q_scaled.h5ad")
@@ -79,3 +81,14 @@ expect_fail "--layer sets the query's too" "pbmc_v3_query.h5ad: layer 'nope' not
 "$KIDA" annotate $FAST --query "$WORK/q_scaled.h5ad" --out "$WORK/sc.h5ad" >"$WORK/log4" 2>&1 || { cat "$WORK/log4"; fail "scaled X, counts layer, auto"; }
 grep -q "X holds scaled values (negative, e.g. .*); reading layers/counts instead" "$WORK/log4" || { cat "$WORK/log4"; fail "auto did not take layers/counts"; }
 pass "scaled X: refused, or its counts layer read"
+
+# a query whose X holds few genes and whose .raw holds all: the overlap error says to read .raw
+expect_fail "HVG-subset X, low overlap" "too few model genes found in $WORK/q_subset_counts.h5ad" \
+    "$KIDA" annotate $FAST --query "$WORK/q_subset_counts.h5ad" --out "$WORK/x.h5ad"
+grep -q "holds only 300 genes (highly variable genes?) and its .raw 14688: read .raw with --query-layer raw" "$WORK/err" \
+    || { cat "$WORK/err"; fail "the overlap hint does not suggest .raw"; }
+# kida inspect says what each matrix holds
+"$KIDA" inspect "$WORK/q_layer.h5ad" >"$WORK/insp" 2>&1 || { cat "$WORK/insp"; fail "inspect"; }
+grep -q "^holds:      log1p-normalised values (uns\['log1p'\]" "$WORK/insp" || { cat "$WORK/insp"; fail "inspect: no holds line"; }
+grep -q "^others:     layers/counts: integer counts" "$WORK/insp" || { cat "$WORK/insp"; fail "inspect: no others line"; }
+pass "kida inspect: what X and the layers hold"

@@ -95,6 +95,38 @@ static XValues check_file(const char *path, XValuesKind want, int want_exact, si
     return v;
 }
 
+// More cells than XVALUES_SAMPLE: 8 blocks of 256 spread over the file are read; a scaled value in
+// the last cell only (sampled: the last block ends at the last cell) is found.
+static void test_sampled(const char *dir) {
+    enum { BR = 3000, BC = 12 };
+    static double big[BR * BC];
+    for (size_t r = 0; r < BR; r++) {
+        double tot = 0, c[BC];
+        for (size_t j = 0; j < BC; j++) tot += c[j] = 1 + (double)((r * 7 + j * j * 3 + r * j) % 9);
+        for (size_t j = 0; j < BC; j++) big[r * BC + j] = (float)log1pf((float)(c[j] * (float)(1e4 / tot)));
+    }
+    char p[256];
+    snprintf(p, sizeof p, "%s/big_log1p.h5ad", dir);
+    hid_t f = fx_create(p);
+    fx_sparse(f, "X", big, BR, BC, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
+    fx_close(f);
+    H5ad *h = h5ad_open(p, NULL, 0, NULL);
+    XValues v = xvalues_detect(h);
+    h5ad_close(h);
+    CHECK(v.kind == XV_LOG1P && v.cells == XVALUES_SAMPLE, "%s: kind %s, %zu cells sampled (want log1p, %d)", p,
+          xvalues_name(v.kind), v.cells, XVALUES_SAMPLE);
+    big[BR * BC - 1] = -0.5;
+    snprintf(p, sizeof p, "%s/big_scaled_last.h5ad", dir);
+    f = fx_create(p);
+    fx_sparse(f, "X", big, BR, BC, FX_CSR, H5T_IEEE_F32LE, H5T_STD_I32LE, H5T_STD_I64LE, 0, 0);
+    fx_close(f);
+    h = h5ad_open(p, NULL, 0, NULL);
+    v = xvalues_detect(h);
+    h5ad_close(h);
+    CHECK(v.kind == XV_SCALED && v.neg_row == BR - 1, "%s: kind %s, negative row %zu (want scaled, %d)", p,
+          xvalues_name(v.kind), v.neg_row, BR - 1);
+}
+
 int main(int argc, char **argv) {
     Dist d;
     dist_init(&d, &argc, &argv);
@@ -145,6 +177,7 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/fractional.h5ad", dir);
     write_file(p, frac, NC, 0, NO_UNS);
     check_file(p, XV_FRACTIONAL, 0, NC);
+    test_sampled(dir);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
