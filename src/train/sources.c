@@ -97,6 +97,17 @@ void sources_free(Sources *s) {
     memset(s, 0, sizeof *s);
 }
 
+char *sources_describe(const Sources *s, size_t f) {
+    char where[300], names[300], *out = xmalloc(strlen(s->path[f]) + 1024);
+    const XValues *v = &s->values[f];
+    int back = v->kind == XV_LOG1P || v->kind == XV_NORMALISED;
+    if (s->var_column[f]) snprintf(names, sizeof names, "var['%s']", s->var_column[f]);
+    else snprintf(names, sizeof names, "the var index");
+    sprintf(out, "%s: %s (%s%s); gene names: %s", s->path[f], xchoice_where(s->layer[f], where, sizeof where),
+            xvalues_name(v->kind), back ? ", turned back into counts" : "", names);
+    return out;
+}
+
 char **sources_var_names(const Sources *s, size_t f, H5ad *h, const Config *c) {
     return varnames_read(h, s->var_column[f], c);
 }

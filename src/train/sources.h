@@ -31,6 +31,9 @@ typedef struct {
 Sources sources_open(const char *list, const char *modalities, const char *fallback, const char *opt,
                      const char *mod_opt, const char *layer, const char *layer_opt, const Config *c, const Dist *d);
 void sources_free(Sources *s);
+// What was read from file f, for the output's uns: "PATH: layers/counts (integer counts); gene
+// names: var index" (a new string).
+char *sources_describe(const Sources *s, size_t f);
 // The gene names of file f, open as h (varnames_read with the file's column).
 char **sources_var_names(const Sources *s, size_t f, H5ad *h, const Config *c);
 // The file holding global cell i.

@@ -49,6 +49,11 @@ for k in ("obsm/X_kida", "obsm/kida_proba", "obs/kida_label/codes"):
     x, y = a[k][:], b[k][:]
     print(f"{k}: max abs diff {np.abs(x.astype(np.float64) - y).max():g}")
     assert np.array_equal(x, y), k
+inp = [x.decode() if isinstance(x, bytes) else x for x in b["uns/kida/query_inputs"][:]]
+print("uns kida/query_inputs:", inp)
+assert inp == [f"{w}/q_log1p.h5ad: X (log1p-normalised values, turned back into counts); gene names: the var index",
+               f"{w}/q_layer.h5ad: layers/counts (integer counts); gene names: the var index",
+               f"{w}/q_hvg_raw.h5ad: raw/X (integer counts); gene names: the var index"], inp
 import anndata as ad, scipy.sparse as sp
 S, L = ad.read_h5ad(f"{w}/counts.h5ad"), ad.read_h5ad(f"{w}/users.h5ad")   # X of a list: counts on the model genes
 col = {g: i for i, g in enumerate(S.var_names)}
