@@ -1,9 +1,9 @@
 # io: the file formats (src/io/): .h5ad and 10x .h5 read and write, the HDF5 helpers, kida
 # inspect's summary, gene sets (.gmt), gene coordinates (BED/GTF), gzip line reading; and their tests
-libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h src/io/h5vlen.c
+libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h src/io/h5vlen.c src/io/h5filters.c src/io/h5filters.h
 libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c \
 	src/io/h5ad_wimpl.h src/io/h5ad_rows.c src/io/h5ad_copy.c
-libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h
+libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h src/io/xvalues.c src/io/xvalues.h
 libkida_io_a_SOURCES += src/io/gzline.h src/io/gzline.c src/io/gmt.h src/io/gmt.c \
 	src/io/genes_annot.h src/io/genes_annot.c
 check_PROGRAMS += tests/io/io_driver
@@ -38,3 +38,8 @@ tests_io_test_genes_annot_SOURCES = tests/io/test_genes_annot.c
 TESTS += tests/io/test_genes_annot
 EXTRA_DIST += data/README.md data/pbmc_v2_ref.h5ad data/pbmc_v3_query.h5ad data/pbmc_v2_10x.h5 data/granja_atac.h5ad
 EXTRA_DIST += src/io/README.md
+check_PROGRAMS += tests/io/test_xvalues
+tests_io_test_xvalues_SOURCES = tests/io/test_xvalues.c tests/io/h5fix.c tests/io/h5fix.h tests/io/check.h
+TESTS += tests/io/test_xvalues
+TESTS += tests/io/compressed.sh
+EXTRA_DIST += tests/io/compressed.sh

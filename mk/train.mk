@@ -6,7 +6,8 @@ libkida_train_a_SOURCES += src/train/fit.c src/train/fit.h src/train/trainer.c s
 	src/train/output.c src/train/output_list.c src/train/output.h \
 	src/train/sources.c src/train/sources.h src/train/gradreduce.c src/train/gradreduce.h \
 	src/train/ckptdir.c src/train/ckptdir.h src/train/fingerprint.c src/train/fingerprint.h \
-	src/train/preflight.c src/train/preflight.h
+	src/train/preflight.c src/train/preflight.h src/train/xchoice.c src/train/xchoice.h \
+	src/train/varnames.c src/train/varnames.h
 EXTRA_DIST += src/train/README.md
 check_PROGRAMS += tests/train/test_oor
 tests_train_test_oor_SOURCES = tests/train/test_oor.c

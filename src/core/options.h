@@ -28,7 +28,7 @@ typedef struct {
     int quiet, overwrite, debug_sync;
     char *device, *precision;
     // data
-    char *reference, *query, *reference_modality, *query_modality, *label_key, *batch_key, *layer, *gene_map, *modality, *genes;
+    char *reference, *query, *reference_modality, *query_modality, *label_key, *batch_key, *layer, *reference_layer, *query_layer, *var_names_column, *gene_map, *modality, *genes;
     int use_gene_ids, gene_case_insensitive;
     double min_gene_overlap, target_sum, scale_clip;
     long n_top_genes;

@@ -24,8 +24,8 @@ typedef struct H5ad H5ad;
 // Opens an expression matrix. Collective over d.
 // Accepted: .h5ad with X stored as a CSR group, a CSC group or a dense 2-D dataset, values
 // float32/float64/int32/int64 (any integer or float width is converted); or a 10x CellRanger 3
-// .h5 (group "matrix", detected automatically). layer NULL selects X, "raw" selects raw/X with
-// the var names of raw/var, any other name selects layers/<name>. For 10x files the var names are
+// .h5 (group "matrix", detected automatically). layer NULL, "" or "X" selects X, "raw" selects
+// raw/X with the var names of raw/var, any other name selects layers/<name>. For 10x files the var names are
 // gene symbols (features/name), or Ensembl IDs (features/id) when use_gene_ids is nonzero.
 // Structure is validated here (X present, shape attribute agrees with the arrays, indptr length
 // and monotone, encoding-type known); a failure is FATAL naming file, field and fix.
@@ -43,8 +43,20 @@ const char *h5ad_x_dtype(const H5ad *h);
 // Stored nonzero count of the selected matrix (n_obs*n_vars for dense).
 size_t h5ad_x_nnz(const H5ad *h);
 
+// The names under layers/ (free with strv_free(v, *n); NULL and *n = 0 if none or a 10x file),
+// and whether the file has raw/X.
+char **h5ad_layers(H5ad *h, size_t *n);
+int h5ad_has_raw(H5ad *h);
+
 // n_vars names (gene symbols / feature ids) as new strings; free with strv_free(v, n_vars).
 char **h5ad_var_names(H5ad *h);
+// The column names of the selected matrix's var table (var, or raw/var for raw; not the index);
+// free with strv_free(v, *n). NULL and *n = 0 for 10x files or without a var table.
+char **h5ad_var_keys(H5ad *h, size_t *n);
+// var[key] of that table as n_vars new strings (a string or categorical column; a missing value
+// gets the var index name, counted in *n_missing), made unique as h5ad_make_unique does. NULL
+// when the column does not exist. FATAL on a column that does not hold strings.
+char **h5ad_var_column(H5ad *h, const char *key, size_t *n_missing);
 // Names of obs rows [start, start+count) as new strings; free with strv_free(v, count).
 char **h5ad_obs_names(H5ad *h, size_t start, size_t count);
 

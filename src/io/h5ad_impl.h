@@ -15,6 +15,7 @@ struct H5ad {
     int tenx_v2;          // 10x CellRanger 2 layout (one group per genome)
     char *xname;          // "X", "raw/X", "layers/<name>", "matrix" or "<genome>"
     char *var_names_ds;   // dataset holding var names ("var/_index", "matrix/features/name", ...)
+    char *var_group;      // the var dataframe of the matrix ("var", "raw/var"); NULL for 10x
     char *obs_names_ds;   // dataset holding obs names, NULL if absent
     char *obs_index;      // name of the obs index dataset inside obs ("_index"), NULL for 10x
     int unique_vars;      // make var names unique (10x files)

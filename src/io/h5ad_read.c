@@ -257,6 +257,7 @@ static void open_anndata(H5ad *h, const char *layer) {
         open_sparse_arrays(h, h->xname);
     }
     // names: var/obs dataframes keep the index dataset's name in the "_index" attribute
+    h->var_group = xstrdup(var_group);
     if (h5u_obj_type(h->file, var_group) == H5O_TYPE_GROUP) {
         hid_t g = h5u_open_group(h->file, var_group, h->path, HINT_LAYOUT);
         char *ix = h5u_attr_string(g, "_index");
@@ -313,7 +314,7 @@ static void check_unbacked_dims(H5ad *h) {
 }
 
 H5ad *h5ad_open(const char *path, const char *layer, int use_gene_ids, const Dist *d) {
-    if (layer && !*layer) layer = NULL;
+    if (layer && (!*layer || !strcmp(layer, "X"))) layer = NULL;
     H5ad *h = xcalloc(1, sizeof *h);
     h->path = xstrdup(path);
     h->d = d;
@@ -350,6 +351,7 @@ void h5ad_close(H5ad *h) {
     free(h->path);
     free(h->xname);
     free(h->var_names_ds);
+    free(h->var_group);
     free(h->obs_names_ds);
     free(h->obs_index);
     free(h);
@@ -441,6 +443,86 @@ char **h5ad_var_names(H5ad *h) {
     H5Dclose(ds);
     if (h->unique_vars) h5ad_make_unique(v, h->n_vars);
     log_pop_context();
+    return v;
+}
+
+char **h5ad_var_keys(H5ad *h, size_t *n) {
+    *n = 0;
+    if (!h->var_group) return NULL;
+    char **v = h5u_group_names(h->file, h->var_group, n);
+    size_t w = 0;   // drop the index dataset
+    for (size_t i = 0; i < *n; i++) {
+        char *full = joinp(h->var_group, v[i]);
+        if (h->var_names_ds && !strcmp(full, h->var_names_ds)) free(v[i]);
+        else v[w++] = v[i];
+        free(full);
+    }
+    *n = w;
+    return v;
+}
+
+// Categories of a categorical var column, expanded by its codes (code -1: the index name).
+static char **var_categorical(H5ad *h, const char *name, size_t *n_missing) {
+    char *cn = joinp(name, "codes"), *kn = joinp(name, "categories");
+    if (h5u_obj_type(h->file, cn) != H5O_TYPE_DATASET || h5u_obj_type(h->file, kn) != H5O_TYPE_DATASET)
+        FATAL(HINT_LAYOUT, "%s: categorical '%s' needs datasets 'codes' and 'categories'", h->path, name);
+    hid_t cd = h5u_open_dset(h->file, cn, h->path, HINT_LAYOUT), kd = h5u_open_dset(h->file, kn, h->path, HINT_LAYOUT);
+    size_t nk = h5u_dset_len(kd, h->path, kn);
+    if (h5u_dtype_class(cd) != H5T_INTEGER || h5u_dset_len(cd, h->path, cn) != h->n_vars)
+        FATAL(HINT_LAYOUT, "%s: '%s' must hold one integer code per gene (%zu)", h->path, cn, h->n_vars);
+    char **cats = h5u_read_strings(kd, 0, nk, h->path, kn);
+    int32_t *code = xmalloc((h->n_vars ? h->n_vars : 1) * sizeof *code);
+    h5u_read_1d(cd, H5T_NATIVE_INT32, 0, h->n_vars, code, h->path, cn);
+    H5Dclose(cd);
+    H5Dclose(kd);
+    char **index = NULL, **v = xcalloc(h->n_vars ? h->n_vars : 1, sizeof(char *));
+    for (size_t j = 0; j < h->n_vars; j++) {
+        if (code[j] >= (int32_t)nk || code[j] < -1)
+            FATAL(HINT_LAYOUT, "%s: '%s' has code %d at gene %zu, outside [-1, %zu)", h->path, cn, code[j], j, nk);
+        if (code[j] >= 0) {
+            v[j] = xstrdup(cats[code[j]]);
+            continue;
+        }
+        if (!index) index = h5ad_var_names(h);
+        v[j] = xstrdup(index[j]);
+        (*n_missing)++;
+    }
+    strv_free(index, h->n_vars);
+    strv_free(cats, nk);
+    free(code);
+    free(cn);
+    free(kn);
+    return v;
+}
+
+char **h5ad_var_column(H5ad *h, const char *key, size_t *n_missing) {
+    *n_missing = 0;
+    if (!h->var_group) return NULL;
+    char *name = joinp(h->var_group, key);
+    H5O_type_t t = h5u_obj_type(h->file, name);
+    char **v = NULL;
+    if (t == H5O_TYPE_GROUP) {
+        hid_t g = h5u_open_group(h->file, name, h->path, HINT_LAYOUT);
+        char *enc = h5u_attr_string(g, "encoding-type");
+        H5Gclose(g);
+        if (!enc || strcmp(enc, "categorical"))
+            FATAL("give a var column of gene names (strings or a categorical of strings)",
+                  "%s: '%s' has encoding-type '%s', not names", h->path, name, enc ? enc : "(none)");
+        free(enc);
+        v = var_categorical(h, name, n_missing);
+    } else if (t == H5O_TYPE_DATASET) {
+        hid_t ds = h5u_open_dset(h->file, name, h->path, HINT_LAYOUT);
+        if (h5u_dtype_class(ds) != H5T_STRING)
+            FATAL("give a var column of gene names (strings or a categorical of strings)", "%s: '%s' holds %s values, not names",
+                  h->path, name, h5u_dtype_name(ds));
+        if (h5u_dset_len(ds, h->path, name) != h->n_vars)
+            FATAL(HINT_LAYOUT, "%s: '%s' has %zu entries but the matrix has %zu genes", h->path, name,
+                  h5u_dset_len(ds, h->path, name), h->n_vars);
+        v = h5u_read_strings(ds, 0, h->n_vars, h->path, name);
+        H5Dclose(ds);
+    }
+    free(name);
+    if (v) h5ad_make_unique(v, h->n_vars);
     return v;
 }
 
@@ -709,3 +791,10 @@ float *h5ad_obsm(H5ad *h, const char *key, size_t start, size_t count, size_t *c
 }
 
 char **h5ad_obsm_keys(H5ad *h, size_t *n) { return h5u_group_names(h->file, "obsm", n); }
+
+char **h5ad_layers(H5ad *h, size_t *n) {
+    *n = 0;
+    return h->kind == XK_10X ? NULL : h5u_group_names(h->file, "layers", n);
+}
+
+int h5ad_has_raw(H5ad *h) { return h->kind != XK_10X && h5u_exists(h->file, "raw/X"); }

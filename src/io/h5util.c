@@ -10,11 +10,15 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "io/h5filters.h"
 
 #define H5U_HINT_DAMAGED "the file is damaged or was not written completely: re-create it " \
                          "(rerun the tool that wrote it, or copy it again)"
 
-void h5u_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void h5u_init(void) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5filters_setup();
+}
 
 typedef struct {
     char *buf;
@@ -86,6 +90,7 @@ void h5u_check_dset_storage(hid_t ds, const char *path, const char *name) {
         char m[256];
         FATAL(H5U_HINT_DAMAGED, "%s: cannot read the shape or type of dataset '%s': %s", path, name, h5u_errmsg(m, sizeof m));
     }
+    h5filters_require(dcpl, path, name);
     hssize_t np = H5Sget_simple_extent_npoints(sp);
     if (H5Sget_simple_extent_type(sp) == H5S_NULL) np = 0;
     size_t elem = file_elem_min(ft);

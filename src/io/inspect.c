@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "io/h5ad_impl.h"
 #include "io/h5util.h"
+#include "io/xvalues.h"
 
 #define TOP_CATS 8
 #define SHOW_NAMES 5
@@ -203,6 +204,25 @@ static void print_group(hid_t file, const char *group, FILE *out) {
     strv_free(l.v, l.n);
 }
 
+// What the other matrices (X when a layer is shown, the layers, raw/X) hold (xvalues_detect on a
+// sample), so a user sees where the counts are: "others:     layers/counts: integer counts".
+static void print_others(const char *path, H5ad *h, const char *layer, FILE *out) {
+    size_t nl = 0, shown = 0;
+    char **layers = h5ad_layers(h, &nl);
+    int raw = h5ad_has_raw(h);
+    for (size_t i = 0; i < nl + 2; i++) {   // X, the layers, raw
+        const char *name = i == 0 ? (layer ? "X" : NULL) : i <= nl ? layers[i - 1] : raw ? "raw" : NULL;
+        if (!name || (layer && !strcmp(layer, name))) continue;
+        H5ad *o = h5ad_open(path, name, 0, NULL);
+        XValues v = xvalues_detect(o);
+        h5ad_close(o);
+        fprintf(out, "%s%s%s: %s", shown++ ? "; " : "others:     ", i && i <= nl ? "layers/" : "",
+                i > nl ? "raw/X" : name, xvalues_name(v.kind));
+    }
+    if (shown) fprintf(out, "\n");
+    strv_free(layers, nl);
+}
+
 void inspect_print(const char *path, const char *layer, FILE *out) {
     log_push_context("%s: kida inspect", path);
     H5ad *h = h5ad_open(path, layer, 0, NULL);
@@ -226,6 +246,10 @@ void inspect_print(const char *path, const char *layer, FILE *out) {
         fprintf(out, "X:          %s, %s, nnz %zu (density %.4f%%)\n", h5ad_x_encoding(h), h->dtype, h->nnz,
                 cells > 0 ? 100.0 * (double)h->nnz / cells : 0.0);
     print_values(h, out);
+    XValues xv = xvalues_detect(h);
+    char desc[512];
+    fprintf(out, "holds:      %s\n", xvalues_describe(&xv, desc, sizeof desc));
+    if (h->kind != XK_10X) print_others(path, h, layer && *layer && strcmp(layer, "X") ? layer : NULL, out);
     print_obs(h, out);
     if (h->kind != XK_10X) {
         print_group(h->file, "obsm", out);

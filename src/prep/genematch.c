@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/strmap.h"
 #include "io/gzline.h"
+#include "io/h5ad.h"
 
 MatchOptions match_options_default(void) { return (MatchOptions){.case_insensitive = 0, .map_path = NULL, .min_overlap = 0.5, .target = "model genes"}; }
 
@@ -71,7 +72,7 @@ static int looks_ensembl(const char *s) {
     return digits >= 6 && *s == '\0';
 }
 
-static double frac_ensembl(char *const *v, size_t n) {
+double genes_frac_ensembl(char *const *v, size_t n) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) k += looks_ensembl(v[i]);
     return n ? (double)k / (double)n : 0;
@@ -123,8 +124,8 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
     if (n_dup)
         log_warn("%s: %zu column(s) repeat a gene name already matched; only the first column of each is used", file, n_dup);
     if (frac < opt->min_overlap) {
-        char hint[1024] = "";
-        double qe = frac_ensembl(names, n_cols), me = frac_ensembl(model_genes, G);
+        char hint[1536] = "";
+        double qe = genes_frac_ensembl(names, n_cols), me = genes_frac_ensembl(model_genes, G);
         if (!mp && qe > 0.5 && me < 0.5)
             snprintf(hint, sizeof hint,
                      "most names in %s look like Ensembl IDs (ENSG...) while the model's genes are symbols: "
@@ -149,10 +150,29 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
                      "check that %s is the same species and gene naming as the reference (symbols vs IDs); "
                      "translate names with --gene-map FILE, or lower --min-gene-overlap (now %.2f) at your own risk",
                      file, opt->min_overlap);
+        if (opt->extra_hint) {
+            size_t l = strlen(hint);
+            snprintf(hint + l, sizeof hint - l, "; %s", opt->extra_hint);
+        }
         FATAL(hint, "too few model genes found in %s: got %zu/%zu (%.1f%%), want >= %.1f%%", file, matched, G, 100.0 * frac,
               100.0 * opt->min_overlap);
     }
     if (mp) genemap_free(mp);
     if (n_matched) *n_matched = matched;
     return col;
+}
+
+size_t genes_translate(char **names, size_t n, const char *map_path) {
+    GeneMap map = genemap_read(map_path);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = strmap_get(&map.idx, names[i], -1);
+        if (k < 0 || !strcmp(names[i], map.sym[k])) continue;
+        free(names[i]);
+        names[i] = xstrdup(map.sym[k]);
+        done++;
+    }
+    genemap_free(&map);
+    h5ad_make_unique(names, n);
+    return done;
 }

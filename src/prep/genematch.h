@@ -10,6 +10,7 @@ typedef struct {
                                // names found in column 1 are replaced by column 2 before matching
     double min_overlap;        // FATAL when fewer than this fraction of model genes match (0.5)
     const char *target;        // what the genes being matched are, for the log ("model genes")
+    const char *extra_hint;    // added to the low-overlap hint when not NULL (e.g. "use .raw")
 } MatchOptions;
 
 // Default options: exact names, no map, min_overlap 0.5.
@@ -23,4 +24,11 @@ MatchOptions match_options_default(void);
 // pass. FATAL on an unreadable or malformed map file (file:line). The caller frees the result.
 int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, size_t n_cols,
                      const MatchOptions *opt, const char *file_for_messages, size_t *n_matched);
+
+// Share of names that look like Ensembl gene IDs (ENSG00000121410, ENSMUSG..., .version ok).
+double genes_frac_ensembl(char *const *names, size_t n);
+// Replaces each name found in column 1 of the map file (as MatchOptions.map_path) by its
+// column 2 in place, then makes the names unique as h5ad_make_unique does (two IDs of one
+// symbol: SYMBOL, SYMBOL-1). Returns the number translated. FATAL as genes_match on a bad map.
+size_t genes_translate(char **names, size_t n, const char *map_path);
 #endif

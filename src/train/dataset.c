@@ -2,14 +2,17 @@
 #include "train/dataset.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/strmap.h"
 #include "io/h5ad.h"
+#include "io/xvalues.h"
 #include "prep/genematch.h"
 #include "prep/genescore.h"
 
-static const char *layer_of(const Config *c) { return c->layer && *c->layer ? c->layer : NULL; }
+// The layer option of a role: its own (--reference-layer, --query-layer), else --layer.
+static const char *layer_for(const char *own, const Config *c) { return own && *own ? own : c->layer; }
 
 Labels labels_read(const Sources *s, const char *key, const Config *c, const Dist *d) {
     size_t n = s->first[s->n], n_cats = 0;
@@ -54,11 +57,13 @@ static void check_labels(const Labels *l, const char *path, const char *key) {
     if (l->n_labelled == 0) FATAL(hint, "%s: obs[\"%s\"] has no labelled cell (all NA)", path, key);
     if (l->K < 2) FATAL(hint, "%s: obs[\"%s\"] has a single class (\"%s\"); annotation needs at least 2", path, key, l->classes[0]);
     for (size_t k = 0; k < l->K; k++)
-        if (!strcmp(l->classes[k], "unknown"))
-            FATAL("kida labels unsure cells `unknown`, so a class may not have that name: mark those cells as missing "
-                  "(NaN) or rename the class (e.g. adata.obs[key].cat.rename_categories({'unknown': 'unlabelled'})); the "
-                  "kida_label column of a kida output has it, use another column or drop its `unknown` cells",
-                  "%s: obs[\"%s\"] has a class named `unknown`, a name kida reserves for unsure cells", path, key);
+        if (!strcasecmp(l->classes[k], "unknown"))   // `Unknown` too: the two would read as one in plots and tables
+            FATAL("kida labels unsure cells `unknown`, so a class may not have that name in any case: mark those cells "
+                  "as missing (NaN) or rename the class (e.g. adata.obs[key].cat.rename_categories({'Unknown': "
+                  "'unlabelled'})); the kida_label column of a kida output has it, use another column or drop its "
+                  "`unknown` cells",
+                  "%s: obs[\"%s\"] has a class named `%s`, a name kida reserves for unsure cells", path, key,
+                  l->classes[k]);
 }
 
 // Two reference genes with one name would be two model genes that a query gene cannot tell apart.
@@ -122,13 +127,14 @@ static void atac_to_genes(const char *path, const Config *c, Csr *counts, char *
 // open is collective); d NULL reads on this process alone.
 static Csr read_part(const Sources *s, size_t f, size_t start, size_t count, const Config *c, const Dist *d,
                      char ***var, size_t *n_vars) {
-    H5ad *h = h5ad_open(s->path[f], layer_of(c), c->use_gene_ids, d);
+    H5ad *h = h5ad_open(s->path[f], s->layer[f], c->use_gene_ids, d);
     size_t lo = start > s->first[f] ? start : s->first[f];
     size_t hi = start + count < s->first[f + 1] ? start + count : s->first[f + 1];
     *n_vars = h5ad_n_vars(h);
     Csr m = hi > lo ? h5ad_read_rows(h, lo - s->first[f], hi - lo) : csr_alloc(0, *n_vars, 1);
+    xvalues_to_counts(&s->values[f], &m);
     h5ad_require_counts(h, &m);
-    *var = h5ad_var_names(h);
+    *var = sources_var_names(s, f, h, c);
     h5ad_close(h);
     if (!strcmp(s->modality[f], "atac")) atac_to_genes(s->path[f], c, &m, var, n_vars);
     return m;
@@ -160,7 +166,8 @@ static void check_reference_genes(const Sources *s, uint8_t *const *present, con
 
 void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Config *c, const Dist *d) {
     memset(ds, 0, sizeof *ds);
-    ds->src = sources_open(c->reference, c->reference_modality, c->modality, "--reference", "--reference-modality", c, d);
+    ds->src = sources_open(c->reference, c->reference_modality, c->modality, "--reference", "--reference-modality",
+                           layer_for(c->reference_layer, c), *c->reference_layer ? "--reference-layer" : "--layer", c, d);
     const Sources *s = &ds->src;
     char what[1024];
     sources_label(s, what, sizeof what);
@@ -222,6 +229,24 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
     csr_free(&counts);
 }
 
+// For the low-overlap error: a query file whose matrix has few genes (an HVG subset?) while its
+// raw/X has more is named, with the option that reads raw/X. NULL otherwise.
+static const char *subset_hint(const Sources *s, size_t f, size_t n_vars, const Config *c, const Dist *d, char *buf,
+                               size_t n) {
+    if (n_vars >= 5000 || (s->layer[f] && !strcmp(s->layer[f], "raw"))) return NULL;
+    H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, d);
+    int raw = h5ad_has_raw(h);
+    h5ad_close(h);
+    if (!raw) return NULL;
+    h = h5ad_open(s->path[f], "raw", c->use_gene_ids, d);
+    size_t nr = h5ad_n_vars(h);
+    h5ad_close(h);
+    if (nr <= n_vars) return NULL;
+    snprintf(buf, n, "%s holds only %zu genes (highly variable genes?) and its .raw %zu: read .raw with --query-layer raw",
+             s->path[f], n_vars, nr);
+    return buf;
+}
+
 struct QueryFiles {
     H5ad **h;           // (n) open collectively over the query's Dist
     GeneScorer *score;  // (n) ATAC files: peaks -> genes (n_genes 0 for the others)
@@ -231,7 +256,8 @@ struct QueryFiles {
 
 void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, const Dist *d) {
     memset(ds, 0, sizeof *ds);
-    ds->src = sources_open(c->query, c->query_modality, c->modality, "--query", "--query-modality", c, d);
+    ds->src = sources_open(c->query, c->query_modality, c->modality, "--query", "--query-modality",
+                           layer_for(c->query_layer, c), *c->query_layer ? "--query-layer" : "--layer", c, d);
     const Sources *s = &ds->src;
     ds->n_total = s->first[s->n];
     dist_block(ds->n_total, d->rank, d->size, &ds->start, &ds->count);
@@ -243,9 +269,9 @@ void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, con
     q->n_peaks = xcalloc(s->n, sizeof *q->n_peaks);
     MatchOptions mo = match_options(c);
     for (size_t f = 0; f < s->n; f++) {
-        q->h[f] = h5ad_open(s->path[f], layer_of(c), c->use_gene_ids, d);
+        q->h[f] = h5ad_open(s->path[f], s->layer[f], c->use_gene_ids, d);
         size_t n_vars = h5ad_n_vars(q->h[f]);
-        char **var = h5ad_var_names(q->h[f]);
+        char **var = sources_var_names(s, f, q->h[f], c);
         if (!strcmp(s->modality[f], "atac")) {   // the model sees gene activity
             q->score[f] = atac_scorer(s->path[f], var, n_vars, c);
             q->peaks[f] = var;
@@ -253,6 +279,8 @@ void dataset_open_query(Dataset *ds, const PrepStats *prep, const Config *c, con
             ds->col[f] = genes_match(prep->gene_names, prep->G, q->score[f].gene_names, q->score[f].n_genes, &mo,
                                      s->path[f], NULL);
         } else {
+            char extra[512];
+            mo.extra_hint = subset_hint(s, f, n_vars, c, d, extra, sizeof extra);
             ds->col[f] = genes_match(prep->gene_names, prep->G, var, n_vars, &mo, s->path[f], NULL);
             strv_free(var, n_vars);
         }
@@ -271,6 +299,7 @@ Csr dataset_query_rows(const Dataset *ds, const PrepStats *prep, size_t start, s
             continue;
         }
         Csr m = h5ad_read_rows(q->h[f], lo - s->first[f], hi - lo);
+        xvalues_to_counts(&s->values[f], &m);
         h5ad_require_counts(q->h[f], &m);
         if (q->peaks[f]) {
             genescore_require_integer(&m, q->peaks[f], s->path[f]);

@@ -60,6 +60,11 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     h5ad_write_uns_string(w, "kida/config", s->config_text ? s->config_text : "");
     h5ad_write_uns_string(w, "kida/version", PACKAGE_VERSION);
     h5ad_write_uns_string(w, "kida/mode", o->mode);
+    const Sources *src = &o->query->src;
+    char **inputs = xmalloc(src->n * sizeof(char *));
+    for (size_t f = 0; f < src->n; f++) inputs[f] = sources_describe(src, f);
+    h5ad_write_uns_strings(w, "kida/query_inputs", inputs, src->n);
+    strv_free(inputs, src->n);
     h5ad_write_uns_f64(w, "kida/unknown_threshold", o->unknown_threshold);
     if (o->oor_score) {
         h5ad_write_uns_f64(w, "kida/oor_cutoff", o->oor_cutoff);

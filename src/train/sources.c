@@ -6,6 +6,8 @@
 #include "core/log.h"
 #include "core/strmap.h"
 #include "io/h5ad.h"
+#include "train/varnames.h"
+#include "train/xchoice.h"
 
 static const char *const MODALITIES[] = {"rna", "atac", "spatial"};
 
@@ -47,7 +49,7 @@ static void check_paths(char **path, size_t n, const char *opt, const char *list
 }
 
 Sources sources_open(const char *list, const char *modalities, const char *fallback, const char *opt,
-                     const char *mod_opt, const Config *c, const Dist *d) {
+                     const char *mod_opt, const char *layer, const char *layer_opt, const Config *c, const Dist *d) {
     Sources s = {0};
     s.path = split_list(list, &s.n);
     check_paths(s.path, s.n, opt, list);
@@ -63,9 +65,16 @@ Sources sources_open(const char *list, const char *modalities, const char *fallb
     }
     for (size_t i = 0; i < s.n; i++) check_modality(s.modality[i], mod_opt);
     s.first = xcalloc(s.n + 1, sizeof(size_t));
-    const char *layer = c->layer && *c->layer ? c->layer : NULL;
+    s.layer = xcalloc(s.n, sizeof(char *));
+    s.values = xcalloc(s.n, sizeof(XValues));
+    s.var_column = xcalloc(s.n, sizeof(char *));
+    const char *role = !strcmp(opt, "--reference") ? "reference" : "query";
     for (size_t i = 0; i < s.n; i++) {
-        H5ad *h = h5ad_open(s.path[i], layer, c->use_gene_ids, d);
+        XChoice x = xchoice_make(s.path[i], layer, c->use_gene_ids, role, layer_opt, d);
+        s.layer[i] = x.layer;
+        s.values[i] = x.values;
+        H5ad *h = h5ad_open(s.path[i], s.layer[i], c->use_gene_ids, d);
+        s.var_column[i] = varnames_choose(h, c->var_names_column, role);
         size_t n = h5ad_n_obs(h);
         h5ad_close(h);
         if (n == 0)
@@ -79,8 +88,28 @@ Sources sources_open(const char *list, const char *modalities, const char *fallb
 void sources_free(Sources *s) {
     strv_free(s->path, s->n);
     strv_free(s->modality, s->n);
+    for (size_t i = 0; i < s->n && s->layer; i++) free(s->layer[i]);
+    free(s->layer);
+    for (size_t i = 0; i < s->n && s->var_column; i++) free(s->var_column[i]);
+    free(s->var_column);
+    free(s->values);
     free(s->first);
     memset(s, 0, sizeof *s);
+}
+
+char *sources_describe(const Sources *s, size_t f) {
+    char where[300], names[300], *out = xmalloc(strlen(s->path[f]) + 1024);
+    const XValues *v = &s->values[f];
+    int back = v->kind == XV_LOG1P || v->kind == XV_NORMALISED;
+    if (s->var_column[f]) snprintf(names, sizeof names, "var['%s']", s->var_column[f]);
+    else snprintf(names, sizeof names, "the var index");
+    sprintf(out, "%s: %s (%s%s); gene names: %s", s->path[f], xchoice_where(s->layer[f], where, sizeof where),
+            xvalues_name(v->kind), back ? ", turned back into counts" : "", names);
+    return out;
+}
+
+char **sources_var_names(const Sources *s, size_t f, H5ad *h, const Config *c) {
+    return varnames_read(h, s->var_column[f], c);
 }
 
 size_t sources_file_of(const Sources *s, size_t i) {
@@ -112,9 +141,8 @@ int32_t *sources_read_column(const Sources *s, const char *key, const Config *c,
     StrMap index = strmap_new(64);
     char **all = NULL;
     size_t n_all = 0;
-    const char *layer = c->layer && *c->layer ? c->layer : NULL;
     for (size_t f = 0; f < s->n; f++) {
-        H5ad *h = h5ad_open(s->path[f], layer, c->use_gene_ids, d);
+        H5ad *h = h5ad_open(s->path[f], s->layer[f], c->use_gene_ids, d);
         size_t n = h5ad_n_obs(h), nc = 0;
         char **fc = NULL;
         int32_t *fcodes = h5ad_obs_labels(h, key, 0, n, &fc, &nc);

@@ -37,6 +37,12 @@ with h5py.File(w + "/badlayer_query.h5ad", "r+") as f:
     g = f.require_group("layers")
     g.attrs["encoding-type"], g.attrs["encoding-version"] = "dict", "0.1.0"
     g.create_dataset("bad", shape=(n, 1 << 30), dtype="f4", chunks=(1, 4096))   # nothing written
+shutil.copy("data/pbmc_v2_ref.h5ad", w + "/Unknown_ref.h5ad")
+with h5py.File(w + "/Unknown_ref.h5ad", "r+") as f:   # CellTypist-style `Unknown`
+    v = [x.decode() if isinstance(x, bytes) else x for x in f["obs/cell_type/categories"][:]]
+    v[0] = "Unknown"
+    del f["obs/cell_type/categories"]
+    f["obs/cell_type"].create_dataset("categories", data=np.array(v, dtype=object), dtype=h5py.string_dtype())
 shutil.copy("data/pbmc_v2_ref.h5ad", w + "/dupgenes_ref.h5ad")
 with h5py.File(w + "/dupgenes_ref.h5ad", "r+") as f:
     ix = f["var"].attrs["_index"]
@@ -48,6 +54,7 @@ with h5py.File(w + "/dupgenes_ref.h5ad", "r+") as f:
 PY
 expect_fail "class named unknown" 'class named `unknown`' "$KIDA" annotate $SMALL --reference "$WORK/unknown_ref.h5ad" $O
 grep -q "mark those cells as missing" "$WORK/err" || fail "the hint does not say how to fix the labels"
+expect_fail "class named Unknown" 'class named `Unknown`, a name kida reserves' "$KIDA" annotate $SMALL --reference "$WORK/Unknown_ref.h5ad" $O
 expect_fail "duplicate reference genes" 'is used by genes 3 and 7' "$KIDA" annotate $SMALL --reference "$WORK/dupgenes_ref.h5ad" $O
 expect_fail "damaged part of the query that the output copies" "dataset 'layers/bad' declares" \
     "$KIDA" annotate $SMALL --query "$WORK/badlayer_query.h5ad" $O
