@@ -23,11 +23,7 @@ import score  # noqa: E402
 
 
 def main():
-    argv = sys.argv[1:]
-    extra = []
-    if "--" in argv:
-        extra = argv[argv.index("--") + 1:]
-        argv = argv[:argv.index("--")]
+    argv, extra = score.split_extra(sys.argv[1:])
     split_dir, seed, prefix = argv[0], int(argv[1]), argv[2]
     kida = os.environ.get("KIDA", "kida")
     info = json.load(open(os.path.join(split_dir, "split.json")))

@@ -11,6 +11,14 @@ import numpy as np
 ABSTAIN = {"unknown", "Unassigned", "Unknown", "nan", "None", ""}
 
 
+def split_extra(argv):
+    """(arguments before `--`, the kida options after it)."""
+    if "--" not in argv:
+        return argv, []
+    i = argv.index("--")
+    return argv[:i], argv[i + 1:]
+
+
 def clean(labels):
     return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in labels], dtype=object)
 
