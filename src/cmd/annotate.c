@@ -68,12 +68,26 @@ static int64_t *pick_anchors(const Config *c, const Dist *d, const Dataset *q, c
 }
 
 // The out-of-reference model of a trained model, from its embeddings of the reference's cells.
+// Only the rows the fit reads are embedded (inference is per cell: the same bits as in any batch).
 static OorModel fit_oor(const Fit *f, const Model *m) {
-    Predictions r = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &f->ref.x, 64, f->gpu);
-    double q = f->c->oor_quantile;
-    OorModel o = oor_fit(r.emb, r.conf, f->ref.start, f->ref.count, m->cfg.C, f->spec.K, f->lab.y, f->holdout, f->ref.n_total, q,
-                         20000, f->d);
+    enum { MAX_FIT = 20000 };
+    size_t n = f->ref.count, C = m->cfg.C;
+    uint8_t *use = oor_rows_used(f->lab.y, f->holdout, f->ref.start, n, f->ref.n_total, MAX_FIT);
+    Csr sub = csr_select_rows(&f->ref.x, use);
+    Predictions r = infer_rows(&m->cfg, &f->map, m->gene_zero, m->params, &sub, 64, f->gpu);
+    float *emb = xcalloc((n ? n : 1) * C, sizeof(float)), *conf = xcalloc(n ? n : 1, sizeof(float));
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (use[i]) {
+            memcpy(emb + i * C, r.emb + j * C, C * sizeof(float));
+            conf[i] = r.conf[j++];
+        }
+    OorModel o = oor_fit(emb, conf, f->ref.start, n, C, f->spec.K, f->lab.y, f->holdout, f->ref.n_total, f->c->oor_quantile,
+                         MAX_FIT, f->d);
     predictions_free(&r);
+    csr_free(&sub);
+    free(emb);
+    free(conf);
+    free(use);
     return o;
 }
 

@@ -70,3 +70,19 @@ Csr csr_map_columns(const Csr *m, const int32_t *to, size_t n_cols) {
     free(row);
     return out;
 }
+
+Csr csr_select_rows(const Csr *m, const uint8_t *keep) {
+    size_t n = 0, nnz = 0;
+    for (size_t r = 0; r < m->n_rows; r++)
+        if (keep[r]) n++, nnz += (size_t)(m->indptr[r + 1] - m->indptr[r]);
+    Csr o = csr_alloc(n, m->n_cols, nnz);
+    size_t i = 0;
+    for (size_t r = 0; r < m->n_rows; r++) {
+        if (!keep[r]) continue;
+        size_t a = (size_t)m->indptr[r], len = (size_t)m->indptr[r + 1] - a, at = (size_t)o.indptr[i];
+        memcpy(o.indices + at, m->indices + a, len * sizeof(int32_t));
+        memcpy(o.data + at, m->data + a, len * sizeof(float));
+        o.indptr[++i] = (int64_t)(at + len);
+    }
+    return o;
+}

@@ -23,4 +23,6 @@ Csr csr_vstack(const Csr *parts, size_t n_parts, size_t n_cols);
 // re-sorted by column, explicit zeros dropped. Two columns sent to the same column stay two
 // entries (the caller checks, as prep_transform does).
 Csr csr_map_columns(const Csr *m, const int32_t *to, size_t n_cols);
+// A copy of the rows r of m with keep[r] != 0, in order (row_start 0).
+Csr csr_select_rows(const Csr *m, const uint8_t *keep);
 #endif

@@ -53,18 +53,31 @@ static int cmp_f32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-OorModel oor_fit(const float *emb, const float *conf, size_t start, size_t count, size_t C, size_t K, const int32_t *y,
-                 const uint8_t *holdout, size_t n_total, double quantile, size_t max_fit, const Dist *d) {
-    OorModel m = {.K = K, .C = C, .cutoff = NAN};
+// This rank's rows that fit the model: every k-th training cell in global order, at most max_fit.
+static uint8_t *fit_rows(const int32_t *y, const uint8_t *holdout, size_t start, size_t count, size_t n_total,
+                         size_t max_fit) {
     size_t n_fit = 0;
     for (size_t i = 0; i < n_total; i++) n_fit += y[i] >= 0 && !holdout[i];
     size_t every = n_fit > max_fit && max_fit ? (n_fit + max_fit - 1) / max_fit : 1;
-    // which cells fit the model: every `every`-th training cell in global order
     uint8_t *use = xcalloc(count ? count : 1, 1);
     for (size_t i = 0, t = 0; i < n_total; i++) {
         if (y[i] < 0 || holdout[i]) continue;
         if (t++ % every == 0 && i >= start && i < start + count) use[i - start] = 1;
     }
+    return use;
+}
+
+uint8_t *oor_rows_used(const int32_t *y, const uint8_t *holdout, size_t start, size_t count, size_t n_total,
+                       size_t max_fit) {
+    uint8_t *use = fit_rows(y, holdout, start, count, n_total, max_fit);
+    for (size_t i = 0; i < count; i++) use[i] |= holdout[start + i] && y[start + i] >= 0;
+    return use;
+}
+
+OorModel oor_fit(const float *emb, const float *conf, size_t start, size_t count, size_t C, size_t K, const int32_t *y,
+                 const uint8_t *holdout, size_t n_total, double quantile, size_t max_fit, const Dist *d) {
+    OorModel m = {.K = K, .C = C, .cutoff = NAN};
+    uint8_t *use = fit_rows(y, holdout, start, count, n_total, max_fit);
     // centroids: exact per-type sums of the embeddings and the type sizes
     int64_t *acc = exact_new(K * C + K);
     for (size_t r = 0; r < count; r++) {

@@ -30,6 +30,10 @@ typedef struct {
 // conf: (count) the model's max probability of each of these cells.
 OorModel oor_fit(const float *emb, const float *conf, size_t start, size_t count, size_t C, size_t K, const int32_t *y,
                  const uint8_t *holdout, size_t n_total, double quantile, size_t max_fit, const Dist *d);
+// 1 for this rank's rows (of start, count) whose emb and conf oor_fit reads: the rows that fit the
+// model and the labelled held-out rows; the others may hold anything.
+uint8_t *oor_rows_used(const int32_t *y, const uint8_t *holdout, size_t start, size_t count, size_t n_total,
+                       size_t max_fit);
 // score (n): the out-of-reference score of each embedding (n, C).
 void oor_score(const OorModel *m, const float *emb, size_t n, float *score);
 void oor_free(OorModel *m);
