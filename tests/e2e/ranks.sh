@@ -1,6 +1,7 @@
 # Ranks must not change the answer: 1, 2, 3 and 4 ranks (oversubscribed) give bit-identical model
 # files (weights, preprocessing, pathways) and outputs (labels, anchors, X_kida, probabilities,
-# attention, loss history), compared by h5diff without tolerance; a checkpoint written by 2 ranks
+# attention, loss history), compared by h5diff without tolerance; `kida predict` on 1 and 3 ranks
+# writes the same bits; a checkpoint written by 2 ranks
 # resumed on 3 gives the same bits again; a rank that dies ends the job with a message instead of
 # a hang. The network (tests/e2e/ranks.conf) is one where summing float gradients per rank made 1
 # and 2 ranks disagree on labels and embeddings. Each run takes a few seconds to half a minute.
@@ -27,6 +28,18 @@ x, p, a = r["obsm/X_kida"][:], r["obsm/kida_proba"][:], r["obs/kida_is_anchor"][
 print(f"X_kida {x.shape}, probabilities {p.shape}, {int(a.sum())} anchors")
 assert x.shape[0] == p.shape[0] == a.shape[0] > 0 and np.isfinite(x).all() and 0 < a.sum() < a.size
 PY
+# inference alone (kida predict with the 1-rank model): 1 and 3 ranks write the same bits
+for n in 1 3; do
+    run $n predict --model "$WORK/m1.h5" --query data/pbmc_v3_query.h5ad --out "$WORK/p$n.h5ad" --quiet >"$WORK/logp$n" 2>&1 \
+        || { cat "$WORK/logp$n"; fail "predict on $n ranks"; }
+done
+h5diff --exclude-path /uns/kida/config "$WORK/p1.h5ad" "$WORK/p3.h5ad" >"$WORK/diff" 2>&1 || { head -n 20 "$WORK/diff"; fail "predict: 1 and 3 ranks differ"; }
+$PYH5 - "$WORK/p1.h5ad" <<'PY' || fail "predict output incomplete"
+import sys, h5py, numpy as np
+p = h5py.File(sys.argv[1], "r")["obsm/kida_proba"][:]
+assert p.shape[0] == 906 and np.isfinite(p).all() and np.allclose(p.sum(1), 1, atol=1e-4)
+PY
+pass "kida predict on 3 ranks: bit-identical to 1 rank"
 # a checkpoint of a 2-rank run (stopped mid teacher epoch 1) resumed on 3 ranks
 KIDA_STOP_AFTER_STEPS=45 run 2 annotate $NET --out "$WORK/x.h5ad" --model-out "$WORK/mx.h5" >"$WORK/logx" 2>&1
 grep -q "stopped by signal" "$WORK/logx" || { cat "$WORK/logx"; fail "2-rank run did not stop at the hook"; }
