@@ -12,7 +12,7 @@
 
 static int majority_on(const Config *c) { return c->majority_voting || (c->over_clustering && *c->over_clustering); }
 
-// Rank 0: FATAL unless every file of the query list has obs[key].
+// Rank 0: FATAL unless every file of the query list has obs[key] as labels.
 static void check_column(const Config *c, const char *key) {
     if (log_rank() != 0) return;
     char *list = xstrdup(c->query), *save = NULL;
@@ -28,6 +28,10 @@ static void check_column(const Config *c, const char *key) {
             FATAL("give --over-clustering an obs column of every query file, or leave it out to over-cluster with Leiden",
                   "%s: --over-clustering: no obs column '%s' (the file has: %s)", t, key, n ? have : "none");
         }
+        size_t n_cats = 0;
+        char **cats = NULL;   // read now, so that a column that holds no labels is refused before any work
+        free(h5ad_obs_labels(h, key, 0, h5ad_n_obs(h), &cats, &n_cats));
+        strv_free(cats, n_cats);
         h5ad_close(h);
     }
     free(list);

@@ -6,6 +6,11 @@
 # commands), absent with --quiet.
 . "$TOP_SRCDIR/tests/e2e/lib.sh"
 export PYTHONWARNINGS=ignore
+for cmd in annotate predict; do
+    for o in --predictions-out --majority-voting --over-clustering; do
+        "$KIDA" $cmd --help | grep -q -- "^  $o" || fail "kida $cmd --help lacks $o"
+    done
+done
 $PYH5 -c "import anndata, h5py" 2>/dev/null || { echo "skip: $PYH5 cannot import anndata"; exit 77; }
 "$KIDA" annotate $SMALL --out "$WORK/a.h5ad" --model-out "$WORK/m.h5" --predictions-out "$WORK/a.tsv" --majority-voting \
     >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "annotate"; }
