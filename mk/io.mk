@@ -2,7 +2,7 @@
 # inspect's summary, gene sets (.gmt), gene coordinates (BED/GTF), gzip line reading; and their tests
 libkida_io_a_SOURCES += src/io/h5util.c src/io/h5util.h src/io/h5vlen.c src/io/h5filters.c src/io/h5filters.h
 libkida_io_a_SOURCES += src/io/h5ad.h src/io/h5ad_impl.h src/io/h5ad_read.c src/io/h5ad_labels.c src/io/h5ad_write.c \
-	src/io/h5ad_wimpl.h src/io/h5ad_rows.c src/io/h5ad_copy.c
+	src/io/h5ad_wimpl.h src/io/h5ad_rows.c src/io/h5ad_copy.c src/io/h5ad_wframe.c
 libkida_io_a_SOURCES += src/io/inspect.c src/io/inspect.h src/io/xvalues.c src/io/xvalues.h
 libkida_io_a_SOURCES += src/io/gzline.h src/io/gzline.c src/io/gmt.h src/io/gmt.c \
 	src/io/genes_annot.h src/io/genes_annot.c

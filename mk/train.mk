@@ -3,7 +3,7 @@
 libkida_train_a_SOURCES += src/train/fit.c src/train/fit.h src/train/trainer.c src/train/trainer.h \
 	src/train/infer.c src/train/infer.h src/train/anchors.c src/train/anchors.h src/train/oor.c src/train/oor.h \
 	src/train/dataset.c src/train/dataset.h src/train/modelfile.c src/train/modelfile.h \
-	src/train/output.c src/train/output_list.c src/train/output.h \
+	src/train/output.c src/train/output_list.c src/train/output_labels.c src/train/output_tsv.c src/train/output.h \
 	src/train/sources.c src/train/sources.h src/train/gradreduce.c src/train/gradreduce.h \
 	src/train/ckptdir.c src/train/ckptdir.h src/train/fingerprint.c src/train/fingerprint.h \
 	src/train/preflight.c src/train/preflight.h src/train/xchoice.c src/train/xchoice.h \

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/outputs.h"
 #include "core/log.h"
 #include "core/runstats.h"
 #include "core/signals.h"
@@ -119,6 +120,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
     if (!c->out || !*c->out) FATAL("give the output file with --out OUT.h5ad", "kida annotate needs --out");
     fit_check_output(c->out, c->overwrite, "--out");
     fit_check_output(c->model_out, c->overwrite, "--model-out");
+    outputs_check(c);
     Fit f;
     fit_setup(&f, c, d, c->out);
     Dataset q;
@@ -127,6 +129,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
     dataset_load_query(&q, &f.spec.prep, c, d);  // checked before any training
     phase_since("query read + preprocess", p0, q.count);
     log_info("query %s: %zu cells (%.1f s)", c->query, q.n_total, wall_time() - t0);
+    outputs_check_size(c, q.n_total, f.spec.mc.C);
 
     Model T, S;
     int have_student = 0, rc = run_teacher(&f, &T);
@@ -202,14 +205,11 @@ int cmd_annotate(const Config *c, const Dist *d) {
         o.oor_holdout = fo->holdout;
         o.holdout_conf = fo->holdout_conf;
         o.n_oor_holdout = fo->n_holdout;
-        p0 = phase_clock();
-        size_t unk = output_write(&o, d);
-        phase_since("write", p0, q.count);
-        log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
-                 c->unknown_threshold);
-        preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);
+        OutputLabels l = outputs_write(c, d, &o);
         save_model(&f, c->model_out, &T, have_student ? &S : NULL);
         fit_finish(&f);
+        outputs_summary(c, d, &l, c->label_key, f.metrics_path);
+        output_labels_free(&l);
     }
     predictions_free(&tq);
     predictions_free(&sq);

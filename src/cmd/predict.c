@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/outputs.h"
 #include "core/log.h"
 #include "core/runstats.h"
 #include "kernels/gpu.h"
@@ -21,6 +22,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     if (!c->query || !*c->query) FATAL("give the cells to annotate with --query FILE.h5ad", "kida predict needs --query");
     if (!c->out || !*c->out) FATAL("give the output file with --out OUT.h5ad", "kida predict needs --out");
     fit_check_output(c->out, c->overwrite, "--out");
+    outputs_check(c);
     int gpu = gpu_choose_device(c->device, c->precision, d);
     ModelSpec spec;
     modelfile_read_spec(c->model, &spec);
@@ -31,6 +33,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     output_check_query(c->query);
     log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
              spec.K, q.n_total);
+    outputs_check_size(c, q.n_total, spec.mc.C);
     Model m;
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
@@ -49,14 +52,14 @@ int cmd_predict(const Config *c, const Dist *d) {
     }
     phase_add("read + preprocess", read.wall, read.cpu, q.count);
     phase_add("inference", infer.wall, infer.cpu, q.count);
-    PhaseClock t0 = phase_clock();
     OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
-    size_t unk = output_write(&o, d);
-    phase_since("write", t0, q.count);
-    log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", q.n_total, c->out, unk,
-             c->unknown_threshold);
-    preflight_warn_unknown(unk, q.n_total, c->unknown_threshold);
+    OutputLabels l = outputs_write(c, d, &o);
+    // the reference's label column, as the model was trained: the query may hold the truth there
+    char *truth = outputs_config_value(spec.config_text, "label-key");
+    outputs_summary(c, d, &l, truth ? truth : c->label_key, NULL);
+    free(truth);
+    output_labels_free(&l);
     predictions_free(&p);
     model_free(&m);
     dataset_free(&q);

@@ -108,6 +108,9 @@ static const OptSpec OPTS[] = {
     {"model", T_STR, "", O(model), CMD_PREDICT | CMD_EXPLAIN, 0, "a model saved by kida train/annotate", "Output"},
     {"unknown-threshold", T_FLOAT, "0", O(unknown_threshold), CMD_RUN, 0, "label `unknown` below this max probability", "Output", R(0, 1)},
     {"oor-quantile", T_FLOAT, "0.99", O(oor_quantile), CMD_ANNOTATE, 0, "out of reference: obs kida_out_of_reference marks a cell further (Mahalanobis, X_kida) from every reference type than this quantile of the reference's held-out cells", "Output", R(0.5, 0.999999)},
+    {"predictions-out", T_STR, "", O(predictions_out), CMD_ANNOTATE | CMD_PREDICT, 0, "also write the labels as a table (.tsv): cell, label, confidence, label_raw, teacher_label, is_anchor, out_of_reference, one line per cell in query order", "Output"},
+    {"majority-voting", T_BOOL, "false", O(majority_voting), CMD_ANNOTATE | CMD_PREDICT, 0, "CellTypist's majority voting: over-cluster the query (Leiden on the 15-NN graph of X_kida) and give each cluster its most frequent kida_label (obs kida_majority_voting, kida_over_clustering); resolution by cell count as CellTypist: 5 below 5,000 cells, up to 30 from 200,000", "Output"},
+    {"over-clustering", T_STR, "", O(over_clustering), CMD_ANNOTATE | CMD_PREDICT, 0, "obs column of the query to vote over instead of Leiden clusters (implies --majority-voting)", "Output"},
     {"oor-unknown", T_BOOL, "false", O(oor_unknown), CMD_ANNOTATE, 0, "label out-of-reference cells `unknown` (kida_label), and never take them as anchors", "Output"},
     {"attn-all-layers", T_BOOL, "false", O(attn_all_layers), CMD_RUN, 0, "also store cls attention of every layer", "Output"},
     // checkpoints

@@ -53,6 +53,8 @@ typedef struct {
     int oor_unknown;
     int attn_all_layers;
     char *model, *out, *model_out;
+    char *predictions_out, *over_clustering;
+    int majority_voting;
     // checkpoints
     char *checkpoint_dir;
     long checkpoint_every;

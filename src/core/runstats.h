@@ -21,7 +21,8 @@ void phase_since(const char *name, PhaseClock t0, size_t cells);
 #define RUNSTATS_MAX 32
 // Collective: rank 0 prints "summary: <phase> <s> s (<cells/s> cells/s, CPU <s> s) | ..." (the
 // slowest rank's wall and CPU seconds, the cells of all ranks over that wall time), then
-// "peak RSS rank r: N MiB" for every rank (gathered), and the largest and the mean.
+// "peak RSS rank r: N MiB" for every rank (gathered), and the largest and the mean. Once a run:
+// a later call does nothing (annotate and predict print it inside their own end-of-run summary).
 void run_summary(const Dist *d);
 // This process's peak resident set size so far, in MiB (getrusage).
 double peak_rss_mib(void);

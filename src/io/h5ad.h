@@ -153,9 +153,23 @@ void h5ad_write_obs_bool(H5adWriter *w, const char *key, const uint8_t *v, size_
 void h5ad_write_obs_categorical(H5adWriter *w, const char *key, const int32_t *codes, size_t n,
                                 char *const *cats, size_t n_cats);
 void h5ad_write_obs_strings(H5adWriter *w, const char *key, char *const *v, size_t n);   // rank 0: all cells
+// The same as h5ad_write_obs_categorical, keeping only the categories some cell of some rank has
+// (in their order; codes renumbered), so that pandas lists no category without cells. Collective
+// (a sum over the writer's ranks).
+void h5ad_write_obs_categorical_used(H5adWriter *w, const char *key, const int32_t *codes, size_t n,
+                                     char *const *cats, size_t n_cats);
 void h5ad_write_obsm_f32(H5adWriter *w, const char *key, const float *m, size_t n, size_t cols);
 // The same, the writer taking *m (malloc'ed; freed after the write; *m set to NULL).
 void h5ad_write_obsm_f32_take(H5adWriter *w, const char *key, float **m, size_t n, size_t cols);
+// obsm[key] as an anndata DataFrame of n_cols float32 columns named cols (column j of this rank's
+// rows m (n, n_cols)), indexed by a copy of the obs names as the file holds them at this call
+// (default names "0", "1", ... are written to obs first when it has none), so that anndata reads
+// adata.obsm[key] as a pandas DataFrame. The names must pass h5ad_frame_names_ok.
+void h5ad_write_obsm_frame_f32(H5adWriter *w, const char *key, const float *m, size_t n, char *const *cols,
+                               size_t n_cols);
+// 1 when names can be columns of an obsm DataFrame: unique, non-empty, no '/', not "." or
+// "_index" (HDF5 names, anndata's index); 0 otherwise.
+int h5ad_frame_names_ok(char *const *names, size_t n);
 // obsm[key] of the output from obsm[key] of n_files files: rows [first[f], first[f+1]) of the
 // output are the rows of files[f]; the first file's array sets the type and the width.
 // Returns 0, writing nothing, unless every file has obsm[key] as an array of its cells' rows and

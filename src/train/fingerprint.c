@@ -14,12 +14,12 @@
 // Options a resumed run may change (each change is warned about).
 static const char *const RESUMABLE[] = {"lr", "clip-grad", "epochs", "student-epochs", "student-min-steps",
                                         "early-stop", "best-checkpoint", "unknown-threshold", "attn-all-layers",
-                                        "device", "precision", NULL};
+                                        "device", "precision", "majority-voting", "over-clustering", NULL};
 // Left out: how the run is carried out (not what it computes), and paths (inputs are compared by
 // content, so a moved file is the same input).
 static const char *const IGNORED[] = {"threads", "log-every", "quiet", "overwrite", "debug-sync", "checkpoint-every",
                                       "resume", "out", "model-out", "checkpoint-dir", "reference", "query", "gmt",
-                                      "genes", "gene-map", "model", NULL};
+                                      "genes", "gene-map", "model", "predictions-out", NULL};
 
 static int listed(const char *const *list, const char *key) {
     for (; *list; list++)

@@ -8,7 +8,8 @@
 //     and a hash of its first and last 64 KiB, under "input <option>[i]".
 // Options that may change on resume, with a warning: lr, clip-grad, epochs, student-epochs,
 // student-min-steps, early-stop, best-checkpoint, unknown-threshold, attn-all-layers, device,
-// precision. Any other difference is refused.
+// precision, majority-voting, over-clustering (the last two change only what is written after
+// training; predictions-out is a path). Any other difference is refused.
 #ifndef KIDA_FINGERPRINT_H
 #define KIDA_FINGERPRINT_H
 

@@ -8,47 +8,12 @@
 #include "core/log.h"
 #include "io/h5ad.h"
 
-// Labels with "unknown" (code K) below the threshold or out of reference (oor[i] above cutoff;
-// oor may be NULL); categories = classes + "unknown". This rank's n cells; *n_unknown counts this
-// rank's unknown.
-static void write_labels(H5adWriter *w, const char *key, const int32_t *pred, const float *conf, const float *oor,
-                         double cutoff, size_t n, const ModelSpec *s, double thr, int with_unknown, size_t *n_unknown) {
-    int32_t *codes = xmalloc((n ? n : 1) * sizeof(int32_t));
-    char **cats = xmalloc((s->K + 1) * sizeof(char *));
-    for (size_t k = 0; k < s->K; k++) cats[k] = s->classes[k];
-    cats[s->K] = "unknown";
-    size_t unk = 0;
-    for (size_t i = 0; i < n; i++) {
-        codes[i] = pred[i];
-        if (with_unknown && (conf[i] < thr || (oor && oor[i] > cutoff))) {
-            codes[i] = (int32_t)s->K;
-            unk++;
-        }
-    }
-    h5ad_write_obs_categorical(w, key, codes, n, cats, s->K + (with_unknown ? 1 : 0));
-    if (n_unknown) *n_unknown = unk;
-    free(codes);   // the writer converted the codes already
-    free(cats);
-}
-
-// kida_is_anchor of this rank's cells [start, start + n), from the ascending global anchor rows.
-static uint8_t *anchor_flags(const int64_t *anchors, size_t n_anchor, size_t start, size_t n) {
-    uint8_t *is = xcalloc(n ? n : 1, 1);
-    size_t lo = 0, hi = n_anchor;
-    while (lo < hi) {   // the first anchor at or after start
-        size_t mid = lo + (hi - lo) / 2;
-        if ((size_t)anchors[mid] < start) lo = mid + 1;
-        else hi = mid;
-    }
-    for (size_t i = lo; i < n_anchor && (size_t)anchors[i] < start + n; i++) is[(size_t)anchors[i] - start] = 1;
-    return is;
-}
-
 // The uns entries of a run: classes, pathways, config, mode and threshold, training history.
 static void write_uns(H5adWriter *w, const OutputSpec *o) {
     const ModelSpec *s = o->spec;
     size_t P = s->pw.P;
     h5ad_write_uns_strings(w, "kida/classes", s->classes, s->K);
+    h5ad_write_uns_strings(w, "kida/proba_columns", s->classes, s->K);   // the columns of obsm kida_proba
     h5ad_write_uns_strings(w, "kida/pathways", s->pw.names, P);
     int64_t *sizes = xmalloc((P ? P : 1) * sizeof(int64_t));
     for (size_t j = 0; j < P; j++) sizes[j] = (int64_t)(s->pw.path_ptr[j + 1] - s->pw.path_ptr[j]);
@@ -87,49 +52,52 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     }
 }
 
-size_t output_write(const OutputSpec *o, const Dist *d) {
+// obsm kida_proba_df: the probabilities as a DataFrame with the class names as columns, when the
+// names can be (h5ad_frame_names_ok; otherwise only kida_proba and uns kida/proba_columns).
+static void write_proba_frame(H5adWriter *w, const Predictions *p, const ModelSpec *s) {
+    if (!h5ad_frame_names_ok(s->classes, s->K)) {
+        log_warn("obsm kida_proba_df not written: a class name is empty, holds '/' or is '_index' (kida_proba and "
+                 "uns kida/proba_columns hold the probabilities and their classes)");
+        return;
+    }
+    h5ad_write_obsm_frame_f32(w, "kida_proba_df", p->probs, p->n, s->classes, s->K);
+}
+
+void output_write(const OutputSpec *o, const OutputLabels *l, const Dist *d) {
     Predictions *p = o->final;
     const Sources *src = &o->query->src;
-    size_t n = p->n, start = o->query->start, n_unknown = 0;
-    if (n != o->query->count) FATAL("a bug in kida", "output: %zu predictions for a block of %zu cells", n, o->query->count);
+    size_t n = p->n, start = o->query->start;
+    if (n != o->query->count || n != l->n)
+        FATAL("a bug in kida", "output: %zu predictions, %zu labels for a block of %zu cells", n, l->n, o->query->count);
     H5adWriter *w = src->n > 1 ? output_list_base(o->out_path, o->overwrite, o->query, o->spec, o->c, d)
                                : h5ad_writer_copy_rows_of(o->out_path, o->overwrite, src->path[0], d, n);
     if (h5ad_writer_row0(w) != start)
         FATAL("a bug in kida", "output: this rank's rows start at %zu in the file, %zu in the query", h5ad_writer_row0(w), start);
-    // out-of-reference cells are unknown with --oor-quantile
-    const float *flag = o->oor_flag && !isnan(o->oor_cutoff) ? o->oor_score : NULL;
-    const float *tflag = o->oor_flag && !isnan(o->teacher_oor_cutoff) ? o->teacher_oor_score : NULL;
-    write_labels(w, "kida_label", p->pred, p->conf, flag, o->oor_cutoff, n, o->spec, o->unknown_threshold, 1, &n_unknown);
-    write_labels(w, "kida_label_raw", p->pred, p->conf, NULL, 0, n, o->spec, 0, 0, NULL);
-    if (o->teacher) {
-        write_labels(w, "kida_teacher_label", o->teacher->pred, o->teacher->conf, tflag, o->teacher_oor_cutoff, n, o->spec,
-                     o->unknown_threshold, 1, NULL);
-        write_labels(w, "kida_teacher_label_raw", o->teacher->pred, o->teacher->conf, NULL, 0, n, o->spec, 0, 0, NULL);
+    h5ad_write_obs_categorical_used(w, "kida_label", l->label, n, l->cats, l->n_cats);
+    h5ad_write_obs_categorical_used(w, "kida_label_raw", l->label_raw, n, l->cats, l->n_cats);
+    if (l->teacher) {
+        h5ad_write_obs_categorical_used(w, "kida_teacher_label", l->teacher, n, l->cats, l->n_cats);
+        h5ad_write_obs_categorical_used(w, "kida_teacher_label_raw", l->teacher_raw, n, l->cats, l->n_cats);
+    }
+    if (o->majority) {
+        h5ad_write_obs_categorical_used(w, "kida_majority_voting", o->majority, n, l->cats, l->n_cats);
+        h5ad_write_obs_categorical_used(w, "kida_over_clustering", o->over_cluster, n, o->cluster_cats, o->n_cluster_cats);
     }
     if (o->oor_score) {
         h5ad_write_obs_f32(w, "kida_oor_score", o->oor_score, n);
-        uint8_t *out = xcalloc(n ? n : 1, 1);
-        for (size_t i = 0; i < n; i++) out[i] = !isnan(o->oor_cutoff) && o->oor_score[i] > o->oor_cutoff;
-        h5ad_write_obs_bool(w, "kida_out_of_reference", out, n);
-        free(out);
+        h5ad_write_obs_bool(w, "kida_out_of_reference", l->oor, n);
     }
     if (o->teacher_oor_score && o->teacher != p) h5ad_write_obs_f32(w, "kida_teacher_oor_score", o->teacher_oor_score, n);
     h5ad_write_obs_f32(w, "kida_conf", p->conf, n);
     h5ad_write_obs_f32(w, "kida_entropy", p->entropy, n);
-    if (o->anchors) {
-        uint8_t *is = anchor_flags(o->anchors, o->n_anchor, start, n);
-        h5ad_write_obs_bool(w, "kida_is_anchor", is, n);
-        free(is);
-    }
+    if (l->is_anchor) h5ad_write_obs_bool(w, "kida_is_anchor", l->is_anchor, n);
+    write_proba_frame(w, p, o->spec);
     h5ad_write_obsm_f32_take(w, "X_kida", &p->emb, n, p->C);   // the largest outputs: given, not copied
     h5ad_write_obsm_f32_take(w, "kida_proba", &p->probs, n, p->K);
     h5ad_write_obsm_f32_take(w, "kida_pathway_attn", &p->attn, n, p->P);
     if (o->teacher && o->teacher != p) h5ad_write_obsm_f32(w, "kida_teacher_proba", o->teacher->probs, n, p->K);
     write_uns(w, o);
     h5ad_writer_commit(w);
-    int64_t u = (int64_t)n_unknown;
-    dist_allreduce_sum_i64(d, &u, 1);
-    return (size_t)u;
 }
 
 void output_check_query(const char *query_list) {

@@ -37,11 +37,41 @@ typedef struct {
     const char *mode;           // "kida", "ki" or "predict"
     const double *hist;         // (n_hist,5) per-epoch history, or NULL
     size_t n_hist;
+    // majority voting (--majority-voting), or NULL: this rank's cells' vote and over-cluster
+    const int32_t *majority;    // (n) kida_majority_voting, codes of OutputLabels.cats
+    const int32_t *over_cluster;  // (n) kida_over_clustering, codes of cluster_cats (-1: none)
+    char *const *cluster_cats;
+    size_t n_cluster_cats;
 } OutputSpec;
 
-// Collective: every rank writes its rows. Returns the number of cells labelled unknown (on every
-// rank). One more obs column or obsm matrix is one more h5ad_write_* call in output_write.
-size_t output_write(const OutputSpec *o, const Dist *d);
+// The labels of this rank's cells as the outputs hold them (output_labels).
+typedef struct {
+    size_t n;                        // this rank's cells
+    size_t n_cats;                   // K + 1: the classes, then "unknown"
+    char **cats;                     // (n_cats) the spec's class names and "unknown" (not owned)
+    int32_t *label, *label_raw;      // (n) kida_label (unknown: code K), kida_label_raw
+    int32_t *teacher, *teacher_raw;  // (n) kida_teacher_label(_raw), or NULL without a teacher
+    uint8_t *is_anchor;              // (n) or NULL without anchors
+    uint8_t *oor;                    // (n) kida_out_of_reference, or NULL without scores
+    int64_t *count;                  // (n_cats) kida_label cells of all ranks per code
+    size_t n_unknown, n_total;       // all ranks: kida_label unknown, cells
+} OutputLabels;
+
+// Collective: the labels of o's cells, with the unknown rule (max probability below
+// o->unknown_threshold or, with o->oor_flag, a score above the cut-off) and the counts over ranks.
+OutputLabels output_labels(const OutputSpec *o, const Dist *d);
+void output_labels_free(OutputLabels *l);
+// Collective: every rank writes its rows (labels l, made by output_labels from o). Categorical
+// columns list only the categories some cell has. One more obs column or obsm matrix is one more
+// h5ad_write_* call in output_write.
+void output_write(const OutputSpec *o, const OutputLabels *l, const Dist *d);
+// Collective, after output_write: the table of --predictions-out at path (tab-separated, a header
+// line, then one line per cell in query order: obs name, label, confidence, label_raw,
+// teacher_label, is_anchor, out_of_reference; empty where the run has no such value). Each rank
+// reads its cells' obs names back from the annotated file and formats its lines; rank 0 writes
+// them in rank order into a temporary and renames it over path (atomic). FATAL if path exists
+// and !overwrite.
+void output_write_tsv(const char *path, int overwrite, const OutputSpec *o, const OutputLabels *l, const Dist *d);
 // Before any work (rank 0; a FATAL stops every rank): what output_write will copy from each file
 // of the comma-separated query list is checked as the copy checks it (h5ad_check_copy_source), so
 // a damaged part of a query is refused before training, not after.

@@ -1,0 +1,112 @@
+// outputs: see outputs.h (outputs_summary is in summary.c).
+#include "cmd/outputs.h"
+
+#include <string.h>
+
+#include "analysis/majority.h"
+#include "config.h"
+#include "core/log.h"
+#include "core/runstats.h"
+#include "io/h5ad.h"
+#include "train/fit.h"
+
+static int majority_on(const Config *c) { return c->majority_voting || (c->over_clustering && *c->over_clustering); }
+
+// Rank 0: FATAL unless every file of the query list has obs[key] as labels.
+static void check_column(const Config *c, const char *key) {
+    if (log_rank() != 0) return;
+    char *list = xstrdup(c->query), *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        H5ad *h = h5ad_open(t, NULL, c->use_gene_ids, NULL);
+        if (!h5ad_has_obs(h, key)) {
+            size_t n = 0;
+            char **keys = h5ad_obs_keys(h, &n), have[1024] = "";
+            for (size_t k = 0; k < n; k++) {
+                size_t l = strlen(have);
+                snprintf(have + l, sizeof have - l, "%s%s", k ? ", " : "", keys[k]);
+            }
+            FATAL("give --over-clustering an obs column of every query file, or leave it out to over-cluster with Leiden",
+                  "%s: --over-clustering: no obs column '%s' (the file has: %s)", t, key, n ? have : "none");
+        }
+        size_t n_cats = 0;
+        char **cats = NULL;   // read now, so that a column that holds no labels is refused before any work
+        free(h5ad_obs_labels(h, key, 0, h5ad_n_obs(h), &cats, &n_cats));
+        strv_free(cats, n_cats);
+        h5ad_close(h);
+    }
+    free(list);
+}
+
+void outputs_check(const Config *c) {
+    const char *p = c->predictions_out;
+    if (p && *p) {
+        if ((c->out && !strcmp(p, c->out)) || (c->model_out && !strcmp(p, c->model_out)))
+            FATAL("give --predictions-out its own path (a .tsv)", "--predictions-out %s is also the path of --out or --model-out", p);
+        fit_check_output(p, c->overwrite, "--predictions-out");
+    }
+    if (!majority_on(c)) return;
+    if (c->over_clustering && *c->over_clustering) check_column(c, c->over_clustering);
+#ifndef HAVE_IGRAPH
+    else
+        FATAL("install the igraph C library (apt-get install libigraph-dev) and re-run configure, or give "
+              "--over-clustering an obs column of clusters",
+              "--majority-voting over-clusters with Leiden, and this build has no igraph");
+#endif
+}
+
+void outputs_check_size(const Config *c, size_t n_total, size_t C) {
+    if (!majority_on(c) || (c->over_clustering && *c->over_clustering)) return;
+    if ((double)n_total * (double)C > (double)MAJORITY_MAX_VALUES)
+        FATAL("give --over-clustering an obs column of clusters instead (no embedding is gathered then)",
+              "--majority-voting: the embedding of %zu cells x width %zu is more than the %zu values rank 0 gathers "
+              "(nothing was trained yet)", n_total, C, MAJORITY_MAX_VALUES);
+    if (n_total > 200000)
+        log_warn("--majority-voting: an exact %d-NN graph of %zu cells on rank 0 takes a while (it grows with the square "
+                 "of the cells); --over-clustering with an obs column of clusters avoids it", MAJORITY_K, n_total);
+}
+
+// Majority voting of o's cells labelled l: the clusters of --over-clustering or Leiden's.
+static Majority vote(const Config *c, const Dist *d, const OutputSpec *o, const OutputLabels *l) {
+    const Dataset *q = o->query;
+    Majority m;
+    if (c->over_clustering && *c->over_clustering) {
+        size_t n_cats = 0;
+        char **cats = NULL;
+        int32_t *codes = sources_read_column(&q->src, c->over_clustering, c, d, &cats, &n_cats);
+        m = majority_given(codes + q->start, q->count, cats, n_cats);
+        free(codes);
+        strv_free(cats, n_cats);
+        log_info("majority voting: over obs '%s' (%zu clusters)", c->over_clustering, n_cats);
+    } else m = majority_leiden(o->final->emb, q->count, o->final->C, (uint64_t)c->seed, d);
+    majority_vote(&m, l->label, l->n, l->n_cats, d);
+    size_t changed = 0;
+    for (size_t i = 0; i < l->n; i++) changed += m.label[i] != l->label[i];
+    changed = dist_sum_size(d, changed);
+    log_info("majority voting: %zu of %zu cells take their cluster's majority label instead of their own", changed,
+             l->n_total);
+    return m;
+}
+
+OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
+    OutputLabels l = output_labels(o, d);
+    Majority m = {0};
+    if (majority_on(c)) {
+        PhaseClock t0 = phase_clock();
+        m = vote(c, d, o, &l);
+        phase_since("majority voting", t0, l.n);
+        o->majority = m.label;
+        o->over_cluster = m.cluster;
+        o->cluster_cats = m.cats;
+        o->n_cluster_cats = m.n_cats;
+    }
+    PhaseClock t0 = phase_clock();
+    output_write(o, &l, d);
+    if (c->predictions_out && *c->predictions_out) output_write_tsv(c->predictions_out, c->overwrite, o, &l, d);
+    phase_since("write", t0, l.n);
+    log_info("annotated %zu cells -> %s (%zu unknown below max probability %.2f)", l.n_total, o->out_path, l.n_unknown,
+             o->unknown_threshold);
+    o->majority = o->over_cluster = NULL;
+    o->cluster_cats = NULL;
+    majority_free(&m);
+    return l;
+}
