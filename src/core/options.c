@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"  // autoconf: PACKAGE_VERSION
+#include "core/confpath.h"
 #include "core/cpu.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -298,7 +299,9 @@ static void dashify(char *k) {
         if (*k == '_') *k = '-';
 }
 
-static void load_text(Config *c, const char *text, const char *origin, const char *const *only, int check_cmd) {
+// Loads key = value lines. config_file: the file they come from (--config: keys checked against the
+// command, relative paths taken from its folder), or NULL for text stored in a model file.
+static void load_text(Config *c, const char *text, const char *origin, const char *const *only, const char *config_file) {
     char *buf = xstrdup(text), *save = NULL;
     size_t lineno = 0;
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -322,20 +325,24 @@ static void load_text(Config *c, const char *text, const char *origin, const cha
         const OptSpec *o = find_opt(key);
         if (!o) unknown_key(key, where);
         if (!strcmp(key, "config")) FATAL("config files cannot include other config files", "%s: `config` key not allowed here", where);
-        if (check_cmd && !(o->cmds & c->cmd)) {
+        if (config_file && !(o->cmds & c->cmd)) {
             log_warn("%s: `%s` does not apply to `kida %s`; ignored", where, key, c->cmd_name);
             continue;
         }
         // values may be quoted
         size_t n = strlen(val);
         if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) { val[n - 1] = 0; val++; }
-        set_opt(c, o, val, where);
+        if (config_file) {
+            char *v = confpath_resolve(key, val, config_file);
+            set_opt(c, o, v, where);
+            free(v);
+        } else set_opt(c, o, val, where);
     }
     free(buf);
 }
 
 void config_load_text(Config *c, const char *text, const char *origin, const char *const *only) {
-    load_text(c, text, origin, only, 0);
+    load_text(c, text, origin, only, NULL);
 }
 
 static char *read_file_text(const char *path) {
@@ -486,7 +493,7 @@ int config_parse(Config *c, int argc, char **argv) {
         else if (!strncmp(argv[i], "--config=", 9)) cfg = argv[i] + 9;
         if (cfg) {
             char *text = read_file_text(cfg);
-            load_text(c, text, cfg, NULL, 1);
+            load_text(c, text, cfg, NULL, cfg);
             free(text);
             set_opt(c, find_opt("config"), cfg, "command line");
         }
