@@ -14,7 +14,11 @@ for f in configs/demo.conf configs/paper.conf configs/multimodal.conf data/pbmc_
     [ -s "$share/$f" ] || fail "make install lacks share/kida/$f"
 done
 for s in cpu-node gpu-node multi-node; do
-    [ -x "$share/jobscripts/$s.sbatch" ] || fail "make install lacks an executable share/kida/jobscripts/$s.sbatch"
+    j=$share/jobscripts/$s.sbatch
+    [ -x "$j" ] || fail "make install lacks an executable share/kida/jobscripts/$s.sbatch"
+    bash -n "$j" || fail "$j: bash syntax"
+    grep -q '^#SBATCH --mem=' "$j" || fail "$j has no #SBATCH --mem line"
+    grep -q '^mkdir -p ' "$j" || fail "$j does not create the output folder"
 done
 pass "make install: configs, demo data, gene sets, job scripts"
 
