@@ -393,8 +393,11 @@ static void print_help(const CmdSpec *cs) {
         printf("\n");
     }
     printf("\nEvery option can also be set in a config file (`key = value`, see configs/) with --config;\n"
-           "the command line wins over the file, the file over the defaults. --print-config prints the\n"
-           "resolved options as such a file. Run many ranks with `mpirun -np N kida ...` or `srun kida ...`.\n");
+           "the command line wins over the file, the file over the defaults. Relative paths of input\n"
+           "files in a config file are taken from the config file's folder, outputs from the working\n"
+           "folder. --print-config prints the resolved options as such a file. Run many ranks with\n"
+           "`mpirun -np N kida ...` or `srun kida ...` (as root: OMPI_ALLOW_RUN_AS_ROOT=1\n"
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 for Open MPI's mpirun).\n");
 }
 
 static void print_usage(void) {

@@ -16,6 +16,7 @@ for o in --anchor-fraction --query-modality --reference-modality --anchor-groups
     "$KIDA" annotate --help | grep -q -- "$o" || fail "help lacks $o"
 done
 "$KIDA" --help | grep -q 'annotate' || fail "top-level help"
+"$KIDA" annotate --help | grep -q "taken from the config file's folder" || fail "help does not say how config paths resolve"
 pass "help"
 
 # relative input paths in a config are the config file's; outputs stay the working folder's;
