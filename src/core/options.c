@@ -414,8 +414,8 @@ static void print_usage(void) {
     }
     printf("\nQuick start, in the kida sources:\n"
            "  kida annotate --reference data/pbmc_v2_ref.h5ad --query data/pbmc_v3_query.h5ad --out pbmc.h5ad\n"
-           "or, in any folder, with the installed demo (after `make install`):\n"
-           "  kida annotate --config %s/configs/demo.conf --out pbmc.h5ad\n",
+           "or, in any folder, with the installed demo (after `make install`; outputs in results/):\n"
+           "  mkdir -p results && kida annotate --config %s/configs/demo.conf\n",
            KIDA_PKGDATADIR);
 }
 
