@@ -1,7 +1,7 @@
 # analysis: metrics (classification scores, NMI/ARI, kNN + Leiden clustering of embeddings, batch
 # mixing), the embedding report of kida evaluate --embedding, and kida explain's ranking of
 # pathways and genes (src/analysis/); and their tests
-libkida_analysis_a_SOURCES += src/analysis/metrics.h src/analysis/metrics.c src/analysis/metrics_agree.c \
+libkida_analysis_a_SOURCES += src/analysis/metrics.h src/analysis/metrics.c src/analysis/metrics_agree.c src/analysis/metrics_confusion.c \
 	src/analysis/metrics_embed.c src/analysis/embed_eval.h src/analysis/embed_eval.c \
 	src/analysis/explain.h src/analysis/explain.c src/analysis/majority.h src/analysis/majority.c
 check_PROGRAMS += tests/analysis/test_metrics

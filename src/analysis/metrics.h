@@ -41,6 +41,9 @@ void metrics_free(ClassMetrics *m);
 
 // Human-readable summary and per-class table (support > 0 or predicted classes), with title.
 void metrics_print_table(const ClassMetrics *m, const char *title, FILE *out);
+// The confusion matrix as a text table: one row per truth class (support > 0), one numbered
+// column per class that is a truth or a prediction, and a last column u for unknown.
+void metrics_print_confusion(const ClassMetrics *m, FILE *out);
 // One JSON object on one line: title, counts, accuracy, macro_f1, unknown_rate, per-class
 // arrays and the confusion matrix. NAN is written as null.
 void metrics_write_json(const ClassMetrics *m, const char *title, FILE *out);

@@ -4,13 +4,16 @@
 #include <stdio.h>
 
 #include "analysis/explain.h"
+#include "cmd/inspect_model.h"
 #include "core/log.h"
 #include "io/inspect.h"
 #include "prep/genescore.h"
 
 int cmd_inspect(const Config *c, const Dist *d) {
     if (!c->input) FATAL("usage: kida inspect FILE.h5ad", "kida inspect needs a file");
-    if (d->rank == 0) inspect_print(c->input, c->layer && *c->layer ? c->layer : NULL, stdout);
+    if (d->rank != 0) return 0;
+    if (inspect_is_model(c->input)) inspect_model_print(c->input, stdout);
+    else inspect_print(c->input, c->layer && *c->layer ? c->layer : NULL, stdout);
     return 0;
 }
 

@@ -60,7 +60,11 @@ int cmd_evaluate(const Config *c, const Dist *d) {
     ClassMetrics mt = {0};
     if (has_teacher) mt = metrics_classify(truth, truth_cats, n_truth, teach, teach_cats, n_teach, n);
     metrics_print_table(&ms, has_teacher ? "KIDA (student)" : "kida", stdout);
-    if (has_teacher) metrics_print_table(&mt, "KI (teacher)", stdout);
+    metrics_print_confusion(&ms, stdout);
+    if (has_teacher) {
+        metrics_print_table(&mt, "KI (teacher)", stdout);
+        metrics_print_confusion(&mt, stdout);
+    }
     printf("\nsummary: %zu labelled cells of %zu\n", ms.n_labelled, n);
     if (has_teacher) printf("  KI   accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", mt.accuracy, mt.macro_f1, mt.unknown_rate);
     printf("  %-4s accuracy %.4f  macro-F1 %.4f  unknown %.4f\n", has_teacher ? "KIDA" : "kida", ms.accuracy, ms.macro_f1,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"  // autoconf: PACKAGE_VERSION
+#include "core/confpath.h"
 #include "core/cpu.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -138,25 +139,28 @@ typedef struct {
     Command cmd;
     const char *usage;
     const char *about;
+    const char *required;   // options a run cannot do without, comma-separated ("FILE": the argument)
 } CmdSpec;
 
 static const CmdSpec CMDS[] = {
     {"annotate", CMD_ANNOTATE, "kida annotate --reference REF.h5ad --query Q.h5ad --out OUT.h5ad [options]",
-     "The whole KIDA method: preprocess, choose pathways, train the teacher on the reference, pick\n"
-     "anchors in the query, distil a student, annotate every query cell."},
+     "The whole KIDA method: preprocess, choose pathways, train the teacher\n"
+     "on the reference, pick anchors in the query, distil a student,\n"
+     "annotate every query cell.", "reference,query,out"},
     {"train", CMD_TRAIN, "kida train --reference REF.h5ad --model-out MODEL.h5 [options]",
-     "Train a teacher on a labelled reference and save it (predict with it later)."},
+     "Train a teacher on a labelled reference and save it (predict with it later).", "reference,model-out"},
     {"predict", CMD_PREDICT, "kida predict --model MODEL.h5 --query Q.h5ad --out OUT.h5ad [options]",
-     "Annotate new data with a saved model."},
+     "Annotate new data with a saved model.", "model,query,out"},
     {"explain", CMD_EXPLAIN, "kida explain --model MODEL.h5 --pred OUT.h5ad [--out EXPLAIN_PREFIX]",
-     "Top pathways and key genes per cell type."},
+     "Top pathways and key genes per cell type.", "model,pred"},
     {"evaluate", CMD_EVALUATE, "kida evaluate --pred OUT.h5ad [--truth-key cell_type] [--metrics-out PREFIX]",
-     "Accuracy, macro-F1, per-class F1, confusion matrix (and NMI/ARI with --embedding)."},
+     "Accuracy, macro-F1, per-class F1, confusion matrix (and NMI/ARI with --embedding).", "pred|FILE"},
     {"genescore", CMD_GENESCORE, "kida genescore --peaks ATAC.h5ad --genes GENES.gtf --out GENES.h5ad",
-     "ATAC peaks -> gene activity scores (peaks overlapping gene body + upstream window)."},
+     "ATAC peaks -> gene activity scores (peaks overlapping gene body + upstream window).", "out"},
     {"inspect", CMD_INSPECT, "kida inspect FILE.h5ad",
-     "Shape, X encoding, obs columns and categories, var names: the first look at a file."},
-    {"report", CMD_REPORT, "kida report OUT.h5ad --out FOLDER", "Figures and an HTML page for an annotated file."},
+     "Shape, X encoding, obs columns and categories, var names: the first look at a file.", "FILE"},
+    {"report", CMD_REPORT, "kida report OUT.h5ad --out FOLDER", "Figures and an HTML page for an annotated file.",
+     "FILE,out"},
 };
 static const size_t N_CMDS = sizeof CMDS / sizeof CMDS[0];
 
@@ -298,7 +302,9 @@ static void dashify(char *k) {
         if (*k == '_') *k = '-';
 }
 
-static void load_text(Config *c, const char *text, const char *origin, const char *const *only, int check_cmd) {
+// Loads key = value lines. config_file: the file they come from (--config: keys checked against the
+// command, relative paths taken from its folder), or NULL for text stored in a model file.
+static void load_text(Config *c, const char *text, const char *origin, const char *const *only, const char *config_file) {
     char *buf = xstrdup(text), *save = NULL;
     size_t lineno = 0;
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -322,20 +328,24 @@ static void load_text(Config *c, const char *text, const char *origin, const cha
         const OptSpec *o = find_opt(key);
         if (!o) unknown_key(key, where);
         if (!strcmp(key, "config")) FATAL("config files cannot include other config files", "%s: `config` key not allowed here", where);
-        if (check_cmd && !(o->cmds & c->cmd)) {
+        if (config_file && !(o->cmds & c->cmd)) {
             log_warn("%s: `%s` does not apply to `kida %s`; ignored", where, key, c->cmd_name);
             continue;
         }
         // values may be quoted
         size_t n = strlen(val);
         if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) { val[n - 1] = 0; val++; }
-        set_opt(c, o, val, where);
+        if (config_file) {
+            char *v = confpath_resolve(key, val, config_file);
+            set_opt(c, o, v, where);
+            free(v);
+        } else set_opt(c, o, val, where);
     }
     free(buf);
 }
 
 void config_load_text(Config *c, const char *text, const char *origin, const char *const *only) {
-    load_text(c, text, origin, only, 0);
+    load_text(c, text, origin, only, NULL);
 }
 
 static char *read_file_text(const char *path) {
@@ -386,20 +396,72 @@ static void print_help(const CmdSpec *cs) {
         printf("\n");
     }
     printf("\nEvery option can also be set in a config file (`key = value`, see configs/) with --config;\n"
-           "the command line wins over the file, the file over the defaults. --print-config prints the\n"
-           "resolved options as such a file. Run many ranks with `mpirun -np N kida ...` or `srun kida ...`.\n");
+           "the command line wins over the file, the file over the defaults. Relative paths of input\n"
+           "files in a config file are taken from the config file's folder, outputs from the working\n"
+           "folder. --print-config prints the resolved options as such a file. Run many ranks with\n"
+           "`mpirun -np N kida ...` or `srun kida ...` (as root: OMPI_ALLOW_RUN_AS_ROOT=1\n"
+           "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 for Open MPI's mpirun).\n");
 }
 
 static void print_usage(void) {
     printf("kida %s — cell-type annotation across batches with knowledge-based inductive bias and\n"
            "domain adaptation (KIDA).\n\nusage: kida COMMAND [options]    (kida COMMAND --help for its options)\n\ncommands:\n",
            PACKAGE_VERSION);
-    for (size_t i = 0; i < N_CMDS; i++) {
-        const char *about = CMDS[i].about;
-        const char *nl = strchr(about, '\n');
-        printf("  %-10s %.*s\n", CMDS[i].name, nl ? (int)(nl - about) : (int)strlen(about), about);
+    for (size_t i = 0; i < N_CMDS; i++) {   // the whole description, its later lines indented
+        printf("  %-10s ", CMDS[i].name);
+        for (const char *p = CMDS[i].about; *p; p++) {
+            putchar(*p);
+            if (*p == '\n') printf("%13s", "");
+        }
+        putchar('\n');
     }
-    printf("\nQuick start: kida annotate --reference data/pbmc_v2_ref.h5ad --query data/pbmc_v3_query.h5ad --out pbmc.h5ad\n");
+    printf("\nQuick start, in the kida sources:\n"
+           "  kida annotate --reference data/pbmc_v2_ref.h5ad --query data/pbmc_v3_query.h5ad --out pbmc.h5ad\n"
+           "or, in any folder, with the installed demo (after `make install`; outputs in results/):\n"
+           "  mkdir -p results && kida annotate --config %s/configs/demo.conf\n",
+           KIDA_PKGDATADIR);
+}
+
+static void print_version(void) {
+    if (log_rank() == 0)
+        printf("kida %s\nCPU: %s; kernels: %s (best here: %s; KIDA_CPU_PATH=portable|avx2|avx512 picks a lower one)\n",
+               PACKAGE_VERSION, cpu_model_name(), cpu_path_name(cpu_path()), cpu_path_name(cpu_path_best()));
+}
+
+// Whether the required entry `name` ("FILE" = the argument) has a value.
+static int required_given(const Config *c, const char *name, size_t len) {
+    if (len == 4 && !strncmp(name, "FILE", 4)) return c->input && *c->input;
+    char key[64];
+    if (len >= sizeof key) return 0;
+    memcpy(key, name, len);
+    key[len] = 0;
+    const OptSpec *o = find_opt(key);
+    if (!o) FATAL("a bug in kida: please report it", "required option `%s` is not in the option table", key);
+    const char *v = *(char *const *)((const char *)c + o->off);
+    return v && *v;
+}
+
+// FATAL naming every required option the run lacks, in one message, before any work or output.
+// An entry "a|b" is satisfied by either.
+static void check_required(const CmdSpec *cs, const Config *c) {
+    char missing[512] = "";
+    size_t n_missing = 0;
+    for (const char *p = cs->required; *p;) {
+        size_t len = strcspn(p, ","), alt = strcspn(p, "|");
+        int given = alt < len ? required_given(c, p, alt) || required_given(c, p + alt + 1, len - alt - 1)
+                              : required_given(c, p, len);
+        if (!given) {
+            size_t shown = alt < len ? alt : len, at = strlen(missing);
+            int file = shown == 4 && !strncmp(p, "FILE", 4);
+            if (file) snprintf(missing + at, sizeof missing - at, "%sa file argument", n_missing++ ? ", " : "");
+            else snprintf(missing + at, sizeof missing - at, "%s--%.*s", n_missing++ ? ", " : "", (int)shown, p);
+        }
+        p += len + (p[len] == ',');
+    }
+    if (!n_missing) return;
+    char hint[320];
+    snprintf(hint, sizeof hint, "usage: %s (kida %s --help lists every option)", cs->usage, cs->name);
+    FATAL(hint, "kida %s needs %s", cs->name, missing);
 }
 
 int config_parse(Config *c, int argc, char **argv) {
@@ -409,9 +471,7 @@ int config_parse(Config *c, int argc, char **argv) {
         return 1;
     }
     if (!strcmp(argv[1], "--version")) {
-        if (log_rank() == 0)
-            printf("kida %s\nCPU: %s; kernels: %s (best here: %s; KIDA_CPU_PATH=portable|avx2|avx512 picks a lower one)\n",
-                   PACKAGE_VERSION, cpu_model_name(), cpu_path_name(cpu_path()), cpu_path_name(cpu_path_best()));
+        print_version();
         return 1;
     }
     const CmdSpec *cs = NULL;
@@ -429,13 +489,17 @@ int config_parse(Config *c, int argc, char **argv) {
             if (log_rank() == 0) print_help(cs);
             return 1;
         }
+        if (!strcmp(argv[i], "--version")) {
+            print_version();
+            return 1;
+        }
         if (!strcmp(argv[i], "--print-config")) print_config = 1;
         const char *cfg = NULL;
         if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg = argv[i + 1];
         else if (!strncmp(argv[i], "--config=", 9)) cfg = argv[i] + 9;
         if (cfg) {
             char *text = read_file_text(cfg);
-            load_text(c, text, cfg, NULL, 1);
+            load_text(c, text, cfg, NULL, cfg);
             free(text);
             set_opt(c, find_opt("config"), cfg, "command line");
         }
@@ -484,6 +548,7 @@ int config_parse(Config *c, int argc, char **argv) {
         }
         return 1;
     }
+    check_required(cs, c);
     return 0;
 }
 

@@ -90,6 +90,16 @@ static void check_classify(void) {
                    strstr(buf, "truth\\predicted\tB\tT\tNK\tDC\tunknown\n") &&
                    strstr(buf, "\nNK\t1\t0\t2\t0\t1\n"));
     free(buf);
+    f = open_memstream(&buf, &len);
+    metrics_print_confusion(&m, f);
+    fclose(f);
+    fputs(buf, stdout);
+    check_true("printed confusion: header, truth rows, unknown column, DC a column only",
+               strstr(buf, "\n             1    2    3    4    u\n") &&
+                   strstr(buf, "\n  1 B        3    1    0    1    1\n") &&
+                   strstr(buf, "\n  3 NK       1    0    2    0    1\n") && !strstr(buf, "  4 DC    ") &&
+                   strstr(buf, "\n  4 DC (predicted only, not in the truth)\n"));
+    free(buf);
     metrics_print_table(&m, "unit case", stdout);
     metrics_free(&m);
     check_true("metrics_free zeroes the struct", m.K == 0 && m.classes == NULL);

@@ -43,6 +43,22 @@ acc=$(sed -n 's/^ *KIDA accuracy \([0-9.]*\).*/\1/p' "$WORK/eval")
 [ -n "$acc" ] || fail "no KIDA accuracy line"
 awk -v a="$acc" 'BEGIN{exit !(a > 0.6)}' || fail "KIDA accuracy $acc <= 0.6 on the easy PBMC transfer"
 [ -s "$WORK/m.json" ] && [ -s "$WORK/m.tsv" ] || fail "metrics files"
+# the printed confusion matrix (the student's, first) holds the counts of the TSV's
+grep -q '^confusion matrix (rows: true type' "$WORK/eval" || fail "evaluate prints no confusion matrix"
+awk '/^confusion matrix/ { n++; head = 1; next }
+     n == 1 && head { c = NF; head = 0; next }    # the column numbers and u
+     n == 1 && /^ +[0-9]+ / && !/predicted only/ { row = ""; for (i = NF - c + 1; i <= NF; i++) row = row " " $i; print substr(row, 2) }' \
+    "$WORK/eval" >"$WORK/conf_printed"
+# the TSV has a row of zeros for a type only predicted; the printed matrix has none
+awk -F '\t' '/^truth\\predicted/ { on = 1; next }
+     on && NF > 1 { row = ""; s = 0; for (i = 2; i <= NF; i++) { row = row " " $i; s += $i } if (s) print substr(row, 2) }' \
+    "$WORK/m.tsv" >"$WORK/conf_tsv"
+[ -s "$WORK/conf_printed" ] && cmp -s "$WORK/conf_printed" "$WORK/conf_tsv" ||
+    { cat "$WORK/conf_printed" "$WORK/conf_tsv"; fail "printed confusion matrix differs from the TSV's"; }
+"$KIDA" inspect "$WORK/model.h5" >"$WORK/insp" 2>&1 || { cat "$WORK/insp"; fail "inspect of a model file"; }
+grep -q '^kida model file: [1-9][0-9]* types, width 16, 1 layer, 2[45] pathways$' "$WORK/insp" ||
+    { cat "$WORK/insp"; fail "inspect does not describe the model"; }
+grep -q '^weights:    teacher, student' "$WORK/insp" || { cat "$WORK/insp"; fail "inspect: model weights"; }
 "$KIDA" predict --model "$WORK/model.h5" --query data/pbmc_v3_query.h5ad --out "$WORK/pred.h5ad" >"$WORK/plog" 2>&1 || { cat "$WORK/plog"; fail "predict"; }
 $PYH5 - "$WORK/out.h5ad" "$WORK/pred.h5ad" <<'PY' || fail "predict differs from annotate's student"
 import sys, h5py, numpy as np
@@ -52,4 +68,4 @@ print("max |dX_kida|", np.abs(x - y).max())
 assert np.array_equal(a["obs"]["kida_label"]["codes"][:], b["obs"]["kida_label"]["codes"][:])
 assert np.abs(x - y).max() < 1e-5
 PY
-pass "annotate, evaluate, predict"
+pass "annotate, evaluate (confusion matrix), inspect of the model, predict"

@@ -16,4 +16,29 @@ for o in --anchor-fraction --query-modality --reference-modality --anchor-groups
     "$KIDA" annotate --help | grep -q -- "$o" || fail "help lacks $o"
 done
 "$KIDA" --help | grep -q 'annotate' || fail "top-level help"
+"$KIDA" annotate --help | grep -q "taken from the config file's folder" || fail "help does not say how config paths resolve"
 pass "help"
+
+# relative input paths in a config are the config file's; outputs stay the working folder's;
+# gmt/genes names with no file beside the config are left to the shipped-data lookup
+mkdir -p "$WORK/cfg/sub"
+C=$(cd "$WORK/cfg" && pwd -P)
+: >"$C/ref.h5ad"
+: >"$C/sub/mine.gmt"
+cat >"$C/sub/x.conf" <<CONF
+reference = ../ref.h5ad
+query = q1.h5ad,/abs/q2.h5ad
+gmt = gene_sets/reactome.gmt,mine.gmt
+genes = hg38
+gene-map = ../map.tsv
+out = o.h5ad
+model-out = m.h5
+CONF
+(cd / && "$KIDA" annotate --config "$WORK/cfg/sub/x.conf" --print-config) >"$WORK/x" || fail "x.conf does not parse"
+for want in "reference = $C/ref.h5ad" "query = $C/sub/q1.h5ad,/abs/q2.h5ad" "gmt = gene_sets/reactome.gmt,$C/sub/mine.gmt" \
+    "genes = hg38" "gene-map = $C/map.tsv" "out = o.h5ad" "model-out = m.h5"; do
+    grep -qx -- "$want" "$WORK/x" || { cat "$WORK/x"; fail "config paths: want '$want'"; }
+done
+(cd / && "$KIDA" annotate --config "$WORK/cfg/sub/x.conf" --reference r.h5ad --print-config) | grep -qx 'reference = r.h5ad' ||
+    fail "a command-line path is not the working folder's"
+pass "config paths are relative to the config file"

@@ -25,9 +25,11 @@ static void run_annot(const char *path) {
 
 // A config file given to `kida annotate --config FILE`, then printed as the resolved options.
 static void run_config(const char *path) {
-    char *argv[] = {"kida", "annotate", "--config", (char *)path, NULL};
+    // the required options on the command line, so that a valid file reaches config_to_text
+    char *argv[] = {"kida", "annotate", "--config", (char *)path, "--reference", "r.h5ad", "--query", "q.h5ad",
+                    "--out", "o.h5ad", NULL};
     Config c;
-    if (config_parse(&c, 4, argv) == 0) free(config_to_text(&c));
+    if (config_parse(&c, 10, argv) == 0) free(config_to_text(&c));
     config_free(&c);
 }
 

@@ -27,6 +27,12 @@ for s in $SCRIPTS; do
     [ -e "$WORK/tail0" ] || cp "$WORK/tail" "$WORK/tail0"
     cmp -s "$WORK/tail0" "$WORK/tail" || fail "$s: shared part differs from cpu-node.sbatch's"
 done
+for s in $SCRIPTS; do
+    grep -q '^#SBATCH --mem=[0-9]' "$s" || fail "$s lacks an '#SBATCH --mem=' line"
+    # shellcheck disable=SC2016  # the script's text, not an expansion
+    grep -q '^mkdir -p "$(dirname "$KIDA_OUT")"' "$s" || fail "$s does not create the output folder"
+    head -12 "$s" | grep -q 'You edit only the lines' || fail "$s does not say at the top which lines to edit"
+done
 grep -q '^#SBATCH --gpus-per-node=' jobscripts/gpu-node.sbatch || fail "gpu-node.sbatch: no --gpus-per-node"
 grep -q '^#SBATCH --nodes=2' jobscripts/multi-node.sbatch || fail "multi-node.sbatch: not several nodes"
 pass "syntax, #SBATCH lines, one shared part"
@@ -99,6 +105,11 @@ for s in $SCRIPTS; do
     no_requeue "$s fresh"
 done
 pass "command line: config, extra options, out, checkpoint dir, device, threads; job id, hosts, ranks"
+rm -rf "$WORK/out"/*
+O2="$WORK/out/new/folder/b.h5ad"
+KIDA_OUT=$O2 KIDA_CONFIG=my.conf bash jobscripts/cpu-node.sbatch >"$WORK/log" 2>&1 || { cat "$WORK/log"; fail "new output folder: job failed"; }
+[ -e "$O2" ] || { cat "$WORK/log"; fail "the output folder was not created"; }
+pass "the output's folder is created"
 job jobscripts/gpu-node.sbatch; args_have gpu-node "--device cuda"
 job jobscripts/cpu-node.sbatch; args_have cpu-node "--device cpu"
 

@@ -130,7 +130,7 @@ export KIDA_CONFIG=tests/e2e/small.conf KIDA_LAUNCH="srun --mpi=pmix"
 # submit NAME SCRIPT [KIDA_ARGS]: the job id; output $W/out/NAME.h5ad, log $W/NAME.log
 submit() {
     KIDA_OUT="$W/out/$1.h5ad" KIDA_ARGS="${3:-}" sbatch --parsable -o "$W/$1.log" -J "$1" \
-        -N 1 --ntasks-per-node=2 --cpus-per-task=1 --time=10 "jobscripts/$2"
+        -N 1 --ntasks-per-node=2 --cpus-per-task=1 --mem=500M --time=10 "jobscripts/$2"  # the node has RealMemory=1000
 }
 state() { scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 field() { scontrol show job -o "$1" 2>/dev/null | grep -o " $2=[^ ]*" | cut -d= -f2; }
