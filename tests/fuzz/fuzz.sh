@@ -26,9 +26,10 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 CFLAGS="-std=gnu11 -g -O1 $SAN -fsanitize=fuzzer-no-link -D_GNU_SOURCE -I$S/src -I$S -I$B ${HDF5_CFLAGS:-}
         -DKIDA_PKGDATADIR=\"/nonexistent\" -DKIDA_SRCDIR=\"$S\""
 SRC="$S/src/core/log.c $S/src/core/options.c $S/src/core/csr.c $S/src/core/strmap.c $S/src/core/atomic.c
-     $S/src/core/exactsum.c $S/src/core/signals.c $S/mpi/dist.c $S/src/io/h5util.c $S/src/io/h5vlen.c
-     $S/src/io/h5ad_read.c $S/src/io/h5ad_labels.c $S/src/io/h5ad_write.c $S/src/io/h5ad_rows.c $S/src/io/h5ad_copy.c
-     $S/src/io/inspect.c $S/src/io/gzline.c $S/src/io/gmt.c $S/src/io/genes_annot.c $S/tests/fuzz/targets.c"
+     $S/src/core/exactsum.c $S/src/core/signals.c $S/src/core/cpu.c $S/mpi/dist.c $S/src/io/h5util.c $S/src/io/h5vlen.c
+     $S/src/io/h5filters.c $S/src/io/h5ad_read.c $S/src/io/h5ad_labels.c $S/src/io/h5ad_write.c $S/src/io/h5ad_rows.c
+     $S/src/io/h5ad_copy.c $S/src/io/inspect.c $S/src/io/xvalues.c $S/src/io/gzline.c $S/src/io/gmt.c
+     $S/src/io/genes_annot.c $S/tests/fuzz/targets.c"
 OBJS=""
 for c in $SRC; do
     o="$F/obj/$(basename "$c" .c).o"
