@@ -13,8 +13,8 @@
 // rank's unknown.
 static void write_labels(H5adWriter *w, const char *key, const int32_t *pred, const float *conf, const float *oor,
                          double cutoff, size_t n, const ModelSpec *s, double thr, int with_unknown, size_t *n_unknown) {
-    int32_t *codes = xmalloc((n ? n : 1) * sizeof(int32_t));
-    char **cats = xmalloc((s->K + 1) * sizeof(char *));
+    int32_t *codes = xcalloc_for(n ? n : 1, sizeof(int32_t), "output: '%s' of %zu cells", key, n);
+    char **cats = xcalloc_for(szadd(s->K, 1), sizeof(char *), "output: '%s' of %zu classes", key, s->K);
     for (size_t k = 0; k < s->K; k++) cats[k] = s->classes[k];
     cats[s->K] = "unknown";
     size_t unk = 0;
@@ -69,7 +69,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     if (o->oor_score) {
         h5ad_write_uns_f64(w, "kida/oor_cutoff", o->oor_cutoff);
         if (o->n_oor_holdout) {
-            double *h = xmalloc(o->n_oor_holdout * sizeof(double));
+            double *h = xcalloc_for(o->n_oor_holdout, sizeof(double), "output: %zu hold-out scores", o->n_oor_holdout);
             for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->oor_holdout[i];
             h5ad_write_uns_f64_array(w, "kida/oor_holdout_scores", h, o->n_oor_holdout);
             for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->holdout_conf[i];
@@ -78,7 +78,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
         }
     }
     if (o->hist && o->n_hist) {
-        float *h = xmalloc(o->n_hist * 5 * sizeof(float));
+        float *h = xmalloc_for(szmul(szmul(o->n_hist, 5), sizeof(float)), "output: training history of %zu epochs", o->n_hist);
         for (size_t i = 0; i < o->n_hist * 5; i++) h[i] = (float)o->hist[i];
         h5ad_write_uns_f32_matrix(w, "kida/history", h, o->n_hist, 5);
         char *cols[5] = {"phase(0=teacher,1=student)", "loss", "kd", "ada", "holdout_accuracy"};
