@@ -10,7 +10,8 @@ libkida_model_a_SOURCES += src/model/pathmap.c src/model/pathmap.h src/model/mod
 libkida_model_a_CFLAGS = $(AM_CFLAGS) -fno-trapping-math -ffp-contract=fast
 EXTRA_DIST += tests/model/model_fixtures.h tests/model/model_ref.h
 check_PROGRAMS += tests/model/test_layers_grad tests/model/test_model_grad tests/model/test_token_deps \
-	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance tests/model/test_gradsum
+	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance tests/model/test_gradsum \
+	tests/model/test_size_checks
 tests_model_test_layers_grad_SOURCES = tests/model/test_layers_grad.c
 tests_model_test_model_grad_SOURCES = tests/model/test_model_grad.c
 tests_model_test_token_deps_SOURCES = tests/model/test_token_deps.c
@@ -18,6 +19,8 @@ tests_model_test_dropout_SOURCES = tests/model/test_dropout.c
 tests_model_test_inference_SOURCES = tests/model/test_inference.c
 tests_model_test_batch_invariance_SOURCES = tests/model/test_batch_invariance.c
 tests_model_test_gradsum_SOURCES = tests/model/test_gradsum.c
+tests_model_test_size_checks_SOURCES = tests/model/test_size_checks.c
 TESTS += tests/model/test_layers_grad tests/model/test_model_grad tests/model/test_token_deps \
-	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance tests/model/test_gradsum
+	tests/model/test_dropout tests/model/test_inference tests/model/test_batch_invariance tests/model/test_gradsum \
+	tests/model/test_size_checks
 EXTRA_DIST += src/model/README.md

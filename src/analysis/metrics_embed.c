@@ -41,10 +41,11 @@ void metrics_knn(size_t *nbr, const float *x, size_t n, size_t d, size_t k, Metr
         FATAL("use fewer neighbours than cells (k < n)",
               "cannot find %zu neighbours among %zu cells (want 1 <= k < n)", k, n);
     if (d == 0) FATAL("pass an embedding with at least one dimension", "embedding width is 0");
+    int di = szint_for(d, "neighbours: embedding of %zu cells x width %zu", n, d);   // a BLAS dimension below
     const float *y = x;  // the rows compared (unit rows for cosine)
     float *unit = NULL;
     if (dist == METRICS_COSINE) {
-        unit = xmalloc(n * d * sizeof(float));
+        unit = xmalloc_for(szmul(szmul(n, d), sizeof(float)), "neighbours: embedding of %zu cells x width %zu", n, d);
         for (size_t i = 0; i < n; i++) {
             double s = 0.0;
             for (size_t j = 0; j < d; j++) s += (double)x[i * d + j] * x[i * d + j];
@@ -72,8 +73,8 @@ void metrics_knn(size_t *nbr, const float *x, size_t n, size_t d, size_t k, Metr
             for (size_t c0 = 0; c0 < n; c0 += KNN_COL_BLOCK) {
                 size_t cb = n - c0 < KNN_COL_BLOCK ? n - c0 : KNN_COL_BLOCK;
                 // gram = y[r0:r0+rb] . y[c0:c0+cb]^T
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rb, (int)cb, (int)d,
-                            1.0f, y + r0 * d, (int)d, y + c0 * d, (int)d, 0.0f, gram, (int)cb);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rb, (int)cb, di,
+                            1.0f, y + r0 * d, di, y + c0 * d, di, 0.0f, gram, (int)cb);
                 for (size_t i = 0; i < rb; i++) {
                     size_t gi = r0 + i;
                     for (size_t j = 0; j < cb; j++) {

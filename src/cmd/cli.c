@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #ifdef _OPENMP
+#include <hdf5.h>
 #include <omp.h>
 #endif
 
@@ -56,6 +57,15 @@ static void print_banner(const Config *c, const Dist *d, int threads) {
     (void)gpus;
 }
 
+// The HDF5 this process runs on, for `kida --version`: the library loaded (a site build of
+// HDF5 1.14 must show here, docs/io.md) and the headers kida was compiled against.
+static void print_hdf5_version(void) {
+    unsigned maj = 0, min = 0, rel = 0;
+    if (H5get_libversion(&maj, &min, &rel) < 0) return;
+    printf("HDF5: %u.%u.%u loaded (built against %d.%d.%d)\n", maj, min, rel, H5_VERS_MAJOR, H5_VERS_MINOR,
+           H5_VERS_RELEASE);
+}
+
 int cli_main(int argc, char **argv) {
     Dist d;
     dist_init(&d, &argc, &argv);
@@ -71,6 +81,8 @@ int cli_main(int argc, char **argv) {
         if (c.cmd & (CMD_RUN | CMD_GENESCORE)) print_banner(&c, &d, threads);
         rc = command_run(&c, &d);
         if (c.cmd & (CMD_RUN | CMD_GENESCORE)) run_summary(&d);
+    } else if (argc > 1 && !strcmp(argv[1], "--version") && d.rank == 0) {
+        print_hdf5_version();
     }
     config_free(&c);
     dist_finalize(&d);

@@ -8,9 +8,11 @@
 
 Csr csr_alloc(size_t n_rows, size_t n_cols, size_t nnz) {
     Csr m = {.n_rows = n_rows, .n_cols = n_cols};
-    m.indptr = xcalloc(n_rows + 1, sizeof(int64_t));
-    m.indices = xmalloc(nnz * sizeof(int32_t));
-    m.data = xmalloc(nnz * sizeof(float));
+    m.indptr = xcalloc_for(szadd(n_rows, 1), sizeof(int64_t), "sparse matrix of %zu rows x %zu columns", n_rows, n_cols);
+    m.indices = xmalloc_for(szmul(nnz, sizeof(int32_t)), "sparse matrix of %zu rows x %zu columns, %zu entries", n_rows,
+                            n_cols, nnz);
+    m.data = xmalloc_for(szmul(nnz, sizeof(float)), "sparse matrix of %zu rows x %zu columns, %zu entries", n_rows, n_cols,
+                         nnz);
     return m;
 }
 

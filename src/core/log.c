@@ -1,6 +1,7 @@
 // log: see log.h.
 #include "core/log.h"
 
+#include <limits.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <string.h>
@@ -140,10 +141,49 @@ void *xmalloc_for(size_t n, const char *what_fmt, ...) {
     return p;
 }
 
+void *xcalloc_for(size_t count, size_t size, const char *what_fmt, ...) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) OOM_FOR(szmul(count, size), what_fmt);
+    return p;
+}
+
 void *xrealloc_for(void *p, size_t n, const char *what_fmt, ...) {
     void *q = n == (size_t)-1 ? NULL : realloc(p, n ? n : 1);
     if (!q) OOM_FOR(n, what_fmt);
     return q;
+}
+
+#define HINT_SIZE "the option values or the file's sizes are too large to be real: check them " \
+                  "(`kida COMMAND --help` states each option's range)"
+
+// The fatal error of the checked size arithmetic: WHAT (from what_fmt): size overflow (DETAIL).
+#define SIZE_FATAL(what_fmt, ...)                                                        \
+    do {                                                                                 \
+        char what[512];                                                                  \
+        va_list ap;                                                                      \
+        va_start(ap, what_fmt);                                                          \
+        vsnprintf(what, sizeof what, what_fmt, ap);                                      \
+        va_end(ap);                                                                      \
+        fatal_at(file, line, HINT_SIZE, "%s: size overflow (" __VA_ARGS__);               \
+    } while (0)
+
+size_t szmul_at(const char *file, int line, size_t a, size_t b, const char *what_fmt, ...) {
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        SIZE_FATAL(what_fmt, "%zu x %zu does not fit in %zu bits)", what, a, b, 8 * sizeof(size_t));
+    return r;
+}
+
+size_t szadd_at(const char *file, int line, size_t a, size_t b, const char *what_fmt, ...) {
+    size_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        SIZE_FATAL(what_fmt, "%zu + %zu does not fit in %zu bits)", what, a, b, 8 * sizeof(size_t));
+    return r;
+}
+
+int szint_at(const char *file, int line, size_t n, const char *what_fmt, ...) {
+    if (n > (size_t)INT_MAX) SIZE_FATAL(what_fmt, "got %zu, a BLAS int holds at most %d)", what, n, INT_MAX);
+    return (int)n;
 }
 
 char *xstrdup(const char *s) {

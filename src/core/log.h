@@ -38,6 +38,8 @@ char *xstrdup(const char *s);
 // as an overflow.
 void *xmalloc_for(size_t n, const char *what_fmt, ...) __attribute__((format(printf, 2, 3)));
 void *xrealloc_for(void *p, size_t n, const char *what_fmt, ...) __attribute__((format(printf, 3, 4)));
+// Zeroed count x size bytes (the product checked), the error naming what the memory was for.
+void *xcalloc_for(size_t count, size_t size, const char *what_fmt, ...) __attribute__((format(printf, 3, 4)));
 // What the process is doing (e.g. "ref.h5ad: reading rows [0, 4096) of 'X'"), named by an
 // out-of-memory error from any allocation until the matching pop; nestable (8 deep kept). A
 // fatal error clears the stack.
@@ -53,6 +55,21 @@ static inline size_t szadd(size_t a, size_t b) {
     size_t r;
     return __builtin_add_overflow(a, b, &r) ? (size_t)-1 : r;
 }
+// The same, stopping the run when the exact result does not fit: FATAL "WHAT: size overflow
+// (A x B does not fit in 64 bits)", what_fmt formatted only then, e.g.
+//   n = szmul_for(L, C, "model: parameter layout for %zu layers x width %zu", L, C);
+// For sizes that are kept (layouts, offsets) rather than handed straight to an allocator. The
+// error names the caller's file and line.
+#define szmul_for(a, b, ...) szmul_at(__FILE__, __LINE__, (a), (b), __VA_ARGS__)
+#define szadd_for(a, b, ...) szadd_at(__FILE__, __LINE__, (a), (b), __VA_ARGS__)
+// n as an int, for BLAS dimension and leading-dimension arguments: FATAL naming what when
+// n > INT_MAX (BLAS would read a wrapped, negative size).
+#define szint_for(n, ...) szint_at(__FILE__, __LINE__, (n), __VA_ARGS__)
+size_t szmul_at(const char *file, int line, size_t a, size_t b, const char *what_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+size_t szadd_at(const char *file, int line, size_t a, size_t b, const char *what_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int szint_at(const char *file, int line, size_t n, const char *what_fmt, ...) __attribute__((format(printf, 4, 5)));
 // Wall-clock seconds (monotonic).
 double wall_time(void);
 #endif

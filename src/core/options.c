@@ -73,7 +73,8 @@ static const OptSpec OPTS[] = {
     {"n-markers", T_INT, "50", O(n_markers), CMD_FIT, 0, "marker genes per reference type for --pathway-choice markers (one-vs-rest t on the model input)", "Knowledge", R(1, 100000)},
     {"unannotated", T_BOOL, "true", O(unannotated), CMD_FIT, 0, "add one token over model genes in no chosen set", "Knowledge"},
     // model
-    {"width", T_INT, "128", O(width), CMD_FIT, 0, "token width h", "Model", R(1, 8192)},
+    // 4096: the LayerNorm kernels' limit (src/model/kern.h KERN_LN_MAX)
+    {"width", T_INT, "128", O(width), CMD_FIT, 0, "token width h", "Model", R(1, 4096)},
     {"layers", T_INT, "4", O(layers), CMD_FIT, 0, "transformer layers", "Model", R(1, 256)},
     {"heads", T_INT, "8", O(heads), CMD_FIT, 0, "attention heads (must divide width)", "Model", R(1, 256)},
     {"dropout", T_FLOAT, "0.1", O(dropout), CMD_FIT, 0, "dropout probability in training", "Model", R(0, 0.95)},

@@ -12,7 +12,10 @@ struct GzLines {
     char *path, *what;
     char *buf;
     size_t cap, lineno;
+    GzLines *prev, *next;   // the open readers (gzlines_close_all)
 };
+
+static GzLines *g_open = NULL;
 
 GzLines *gzlines_open(const char *path, const char *what) {
     errno = 0;
@@ -27,6 +30,9 @@ GzLines *gzlines_open(const char *path, const char *what) {
     f->what = xstrdup(what);
     f->cap = 4096;
     f->buf = xmalloc(f->cap);
+    f->next = g_open;
+    if (g_open) g_open->prev = f;
+    g_open = f;
     return f;
 }
 
@@ -74,11 +80,18 @@ const char *gzlines_path(const GzLines *f) { return f->path; }
 
 void gzlines_close(GzLines *f) {
     if (!f) return;
+    if (f->prev) f->prev->next = f->next;
+    else g_open = f->next;
+    if (f->next) f->next->prev = f->prev;
     gzclose_r(f->gz);
     free(f->buf);
     free(f->path);
     free(f->what);
     free(f);
+}
+
+void gzlines_close_all(void) {
+    while (g_open) gzlines_close(g_open);
 }
 
 size_t str_split(char *s, char sep, char **fields, size_t max) {

@@ -19,6 +19,9 @@ size_t gzlines_lineno(const GzLines *f);
 const char *gzlines_path(const GzLines *f);
 // Closes the file and frees f.
 void gzlines_close(GzLines *f);
+// Closes every reader still open. For callers that go on after a FATAL interrupted a reader (the
+// fuzz targets, tests/fuzz/fuzz_main.c): kida itself ends on a FATAL. Not thread-safe.
+void gzlines_close_all(void);
 
 // Splits s in place at every `sep`, storing up to max field starts in fields; returns the number
 // of fields found (which may exceed max; only the first max are stored).

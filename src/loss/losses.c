@@ -174,9 +174,11 @@ static double ada_diag(const double *n, size_t K, size_t a) {
 void ada_block_begin(AdaBlock *b, const float *emb, const float *probs, size_t N, size_t C, size_t K, size_t r0,
                      size_t c) {
     b->N = N, b->C = C, b->K = K, b->r0 = r0, b->c = c;
-    b->S = xmalloc((c ? c : 1) * (N ? N : 1) * sizeof(double));
-    b->U = xmalloc((c ? c : 1) * K * sizeof(double));
-    b->n = xmalloc(K * K * sizeof(double));
+#define ADA_WHAT "clustering loss: %zu of %zu cells x %zu classes", c, N, K
+    b->S = xmalloc_for(szmul(szmul(c ? c : 1, N ? N : 1), sizeof(double)), ADA_WHAT);
+    b->U = xmalloc_for(szmul(szmul(c ? c : 1, K), sizeof(double)), ADA_WHAT);
+    b->n = xmalloc_for(szmul(szmul(K, K), sizeof(double)), ADA_WHAT);
+#undef ADA_WHAT
     for (size_t a = 0; a < K * K; a++) b->n[a] = 0.0;
     ada_core(b->S, b->U, emb, probs, N, C, K, r0, c);
 }
@@ -220,7 +222,7 @@ void ada_block_backward(const AdaBlock *blk, float *demb, float *dlogits, const 
     size_t N = blk->N, C = blk->C, K = blk->K, r0 = blk->r0, c = blk->c;
     if (N == 0 || K < 2 || c == 0) return;
     const double *S = blk->S, *U = blk->U, *n = blk->n;
-    double *W = xcalloc(K * K, sizeof(double));   // (K,K)
+    double *W = xcalloc_for(szmul(K, K), sizeof(double), "clustering loss: %zu x %zu classes", K, K);   // (K,K)
     for (size_t a = 0; a < K; a++)
         for (size_t b = a + 1; b < K; b++) {
             double naa = ada_diag(n, K, a), nbb = ada_diag(n, K, b);
@@ -253,13 +255,13 @@ void ada_block_backward(const AdaBlock *blk, float *demb, float *dlogits, const 
         for (size_t row = 0; row < c; row++) {
             size_t i = r0 + row;
             const float *qi = probs + i * K, *ei = emb + i * C;  // (K), (C)
-            double qw[64], *qwp = K <= 64 ? qw : xmalloc(K * sizeof(double));  // (K) q_i W
+            double qw[64], *qwp = K <= 64 ? qw : xcalloc_for(K, sizeof(double), "clustering loss: %zu classes", K);  // (K) q_i W
             for (size_t a = 0; a < K; a++) {
                 double sv = 0.0;
                 for (size_t b = 0; b < K; b++) sv += (double)qi[b] * W[b * K + a];
                 qwp[a] = sv;
             }
-            double *g = xcalloc(C, sizeof(double));  // (C)
+            double *g = xcalloc_for(C, sizeof(double), "clustering loss: width %zu", C);  // (C)
             for (size_t j = 0; j < N; j++) {
                 double sv = S[row * N + j];
                 if (j == i || sv == 0.0) continue;

@@ -14,13 +14,20 @@
 #include "model/kern.h"
 #include "model/layers.h"
 
+// What the size errors of one (cell, head) name.
+#define HEAD_FMT "attention: %zu tokens (%zu query rows) x head size %zu"
+#define HEAD_WHAT HEAD_FMT, T, Tq, HS
+
 AttnScratch attn_scratch_alloc(size_t T, size_t Tq, size_t HS, int backward) {
     AttnScratch s = {.T = T, .Tq = Tq, .HS = HS, .tiled = tiles_supported(HS)};
-    s.cls = xmalloc(T * sizeof(float));
+    // T, Tq and HS are BLAS int arguments below ((int) casts after this check)
+    szint_for(T, HEAD_WHAT), szint_for(Tq, HEAD_WHAT), szint_for(HS, HEAD_WHAT);
+    s.cls = xcalloc_for(T, sizeof(float), HEAD_WHAT);
     if (s.tiled) {
         s.tiles = tiles_alloc(T, Tq, HS);
     } else {
-        float *mem = xmalloc(((Tq + 2 * T) * HS + (backward ? 2 : 1) * Tq * T) * sizeof(float));
+        size_t n = szadd(szmul(szadd(Tq, szmul(2, T)), HS), szmul(backward ? 2 : 1, szmul(Tq, T)));  // q k v | a (da)
+        float *mem = xmalloc_for(szmul(n, sizeof(float)), HEAD_FMT " (BLAS scratch)", T, Tq, HS);
         s.q = mem, s.k = mem + Tq * HS, s.v = mem + (Tq + T) * HS, s.a = mem + (Tq + 2 * T) * HS;
         s.da = backward ? s.a + Tq * T : NULL;
     }
@@ -59,6 +66,7 @@ void attention_cell_forward(float *out, float *attn_cls, const float *qkv, size_
                             AttnScratch *s) {
     const Kern *k = kern();
     size_t T = s->T, Tq = s->Tq, HS = s->HS;
+    int iC = szint_for(C, "attention: width %zu", C);
     if (attn_cls) memset(attn_cls, 0, (T - 1) * sizeof(float));
     for (size_t n = 0; n < NH; n++) {
         float *y = out + n * HS;  // (Tq,HS) row stride C
@@ -69,7 +77,7 @@ void attention_cell_forward(float *out, float *attn_cls, const float *qkv, size_
             head_probs(s, k);
             // y (Tq,HS) = a (Tq,T) · v (T,HS), straight into the output rows
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tq, (int)HS, (int)T, 1.0f, s->a, (int)T, s->v,
-                        (int)HS, 0.0f, y, (int)C);
+                        (int)HS, 0.0f, y, iC);
             memcpy(s->cls, s->a + (Tq - 1) * T, T * sizeof(float));
         }
         if (attn_cls)
@@ -81,6 +89,7 @@ void attention_cell_backward(float *dqkv, const float *dout, const float *qkv, s
                              AttnScratch *s) {
     const Kern *k = kern();
     size_t T = s->T, Tq = s->Tq, HS = s->HS, ld = 3 * C;
+    int iC = szint_for(C, "attention: width %zu", C), ild = szint_for(ld, "attention: qkv row of 3 x width %zu", C);
     float scale = 1.0f / sqrtf((float)HS);
     if (!s->tiled) memset(dqkv, 0, T * ld * sizeof(float));  // the BLAS path accumulates
     for (size_t n = 0; n < NH; n++) {
@@ -93,16 +102,16 @@ void attention_cell_backward(float *dqkv, const float *dout, const float *qkv, s
         head_load(s, qkv, C, n, q0);
         head_probs(s, k);
         // da = dy vᵀ ; dv += aᵀ dy
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tq, (int)T, (int)HS, 1.0f, dy, (int)C, s->v, (int)HS,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tq, (int)T, (int)HS, 1.0f, dy, iC, s->v, (int)HS,
                     0.0f, s->da, (int)T);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)HS, (int)Tq, 1.0f, s->a, (int)T, dy, (int)C,
-                    1.0f, dv, (int)ld);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)HS, (int)Tq, 1.0f, s->a, (int)T, dy, iC,
+                    1.0f, dv, ild);
         k->softmax_backward_rows(s->da, s->a, Tq, T);
         // dq += scale ds k ; dk += dsᵀ (scale q)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tq, (int)HS, (int)T, scale, s->da, (int)T, s->k,
-                    (int)HS, 1.0f, dq, (int)ld);
+                    (int)HS, 1.0f, dq, ild);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)HS, (int)Tq, 1.0f, s->da, (int)T, s->q,
-                    (int)HS, 1.0f, dk, (int)ld);
+                    (int)HS, 1.0f, dk, ild);
     }
 }
 
@@ -126,7 +135,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, size_t
 #pragma omp parallel
     {
         AttnScratch s = attn_scratch_alloc(T, Tq, C / NH, 1);
-        float *g = xmalloc(T * 3 * C * sizeof(float));  // (T,3C) one cell's gradient: the plain form accumulates
+        float *g = xmalloc_for(szmul(szmul(T, 3 * C), sizeof(float)),  // (T,3C) one cell's gradient: the plain form accumulates
+                               "attention_backward: %zu tokens x 3 x width %zu", T, C);
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < B; b++) {
             float *d = dqkv + b * T * 3 * C;

@@ -10,7 +10,7 @@
 void gradsum_init(GradSum *s, size_t n) {
     memset(s, 0, sizeof *s);
     s->n = n;
-    s->acc = xcalloc(n ? n : 1, sizeof(int64_t));
+    s->acc = xcalloc_for(n ? n : 1, sizeof(int64_t), "gradient sums of %zu parameters", n);
 }
 
 void gradsum_free(GradSum *s) {
@@ -32,12 +32,12 @@ void gradsum_begin(GradSum *s, size_t n_cells, GradMaxFn max, void *ctx) {
 }
 
 void gradsum_open(GradSum *s, size_t k, const size_t *off, const size_t *len, const double *lmax, double *scale) {
-    double *m = xmalloc((k ? k : 1) * sizeof(double));
+    double *m = xcalloc_for(k ? k : 1, sizeof(double), "gradient sums: maxima of %zu blocks", k);
     for (size_t i = 0; i < k; i++) m[i] = isnan(lmax[i]) ? INFINITY : lmax[i];   // a max keeps an infinity
     if (s->max) s->max(s->ctx, m, k);
     if (s->n_blocks + k > s->cap) {
-        s->cap = 2 * (s->n_blocks + k);
-        s->blocks = xrealloc(s->blocks, s->cap * sizeof(GradBlock));
+        s->cap = szmul(2, szadd(s->n_blocks, k));
+        s->blocks = xrealloc_for(s->blocks, szmul(s->cap, sizeof(GradBlock)), "gradient sums: %zu blocks", s->cap);
     }
     for (size_t i = 0; i < k; i++) {
         if (off[i] + len[i] > s->n) FATAL("internal error", "gradsum_open: block %zu+%zu beyond %zu", off[i], len[i], s->n);

@@ -30,7 +30,9 @@ TileScratch tiles_alloc(size_t T, size_t Tq, size_t HS) {
     TileScratch s = {.T = T, .Tq = Tq, .HS = HS, .Tp = (T + 15) / 16 * 16, .Tqp = (Tq + RB_MAX - 1) / RB_MAX * RB_MAX};
     size_t Tp = s.Tp, Tqp = s.Tqp;
     // zeroed once: the padding rows and columns are never written afterwards
-    float *mem = xcalloc(2 * Tqp * HS + 2 * HS * Tp + 4 * T * HS + 2 * RB_MAX * Tp, sizeof(float));
+    size_t n = szadd(szadd(szmul(2, szmul(Tqp, HS)), szmul(2, szmul(HS, Tp))),
+                     szadd(szmul(4, szmul(T, HS)), szmul(2 * RB_MAX, Tp)));
+    float *mem = xcalloc_for(n, sizeof(float), "attention: tiles for %zu tokens (%zu query rows) x head size %zu", T, Tq, HS);
     s.q = mem;
     s.dy = s.q + Tqp * HS;
     s.kt = s.dy + Tqp * HS;

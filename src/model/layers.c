@@ -33,23 +33,28 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
 
 // ---- linear
 
+// The BLAS int form of a linear layer's sizes: FATAL naming the layer when one does not fit.
+#define LINEAR_INTS(fn)                                                                          \
+    int n = szint_for(N, "%s: rows (N = %zu, IC = %zu, OC = %zu)", fn, N, IC, OC),              \
+        ic = szint_for(IC, "%s: inputs (N = %zu, IC = %zu, OC = %zu)", fn, N, IC, OC),          \
+        oc = szint_for(OC, "%s: outputs (N = %zu, IC = %zu, OC = %zu)", fn, N, IC, OC)
+
 void linear_forward(float *out, const float *in, const float *w, const float *b, size_t N, size_t IC, size_t OC) {
+    LINEAR_INTS("linear_forward");
     if (b)
-        for (size_t n = 0; n < N; n++) memcpy(out + n * OC, b, OC * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)IC, 1.0f, in, (int)IC, w, (int)IC,
-                b ? 1.0f : 0.0f, out, (int)OC);
+        for (size_t r = 0; r < N; r++) memcpy(out + r * OC, b, OC * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, oc, ic, 1.0f, in, ic, w, ic, b ? 1.0f : 0.0f, out, oc);
 }
 
 void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                      size_t N, size_t IC, size_t OC) {
+    LINEAR_INTS("linear_backward");
     if (din)  // din (N,IC) += dout (N,OC) · w (OC,IC)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)IC, (int)OC, 1.0f, dout, (int)OC, w,
-                    (int)IC, 1.0f, din, (int)IC);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, ic, oc, 1.0f, dout, oc, w, ic, 1.0f, din, ic);
     // dw (OC,IC) += doutᵀ · in
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)IC, (int)N, 1.0f, dout, (int)OC, in, (int)IC,
-                1.0f, dw, (int)IC);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, ic, n, 1.0f, dout, oc, in, ic, 1.0f, dw, ic);
     if (db) {
-        float *s = xmalloc(OC * sizeof(float));
+        float *s = xcalloc_for(OC, sizeof(float), "linear_backward: bias gradient of %zu outputs", OC);
         kern()->col_sums(s, dout, N, OC);
         for (size_t o = 0; o < OC; o++) db[o] += s[o];
         free(s);

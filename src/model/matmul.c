@@ -3,14 +3,22 @@
 
 #include <cblas.h>
 
+#include "core/log.h"
+
+// The BLAS int form of a product's sizes: FATAL naming the product when one does not fit.
+#define MM_INTS(fn)                                                                                       \
+    int r = szint_for(R, "%s: rows (R = %zu, N = %zu, K = %zu)", fn, R, N, K),                           \
+        n = szint_for(N, "%s: outputs (R = %zu, N = %zu, K = %zu)", fn, R, N, K),                        \
+        k = szint_for(K, "%s: inputs (R = %zu, N = %zu, K = %zu)", fn, R, N, K)
+
 void mm_forward(float *out, const float *a, const float *w, size_t R, size_t K, size_t N, int acc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)N, (int)K, 1.0f, a, (int)K, w, (int)K,
-                acc ? 1.0f : 0.0f, out, (int)N);
+    MM_INTS("mm_forward");
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r, n, k, 1.0f, a, k, w, k, acc ? 1.0f : 0.0f, out, n);
 }
 
 void mm_backward_data(float *out, const float *d, const float *w, size_t R, size_t N, size_t K, int acc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)K, (int)N, 1.0f, d, (int)N, w, (int)K,
-                acc ? 1.0f : 0.0f, out, (int)K);
+    MM_INTS("mm_backward_data");
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, k, n, 1.0f, d, n, w, k, acc ? 1.0f : 0.0f, out, k);
 }
 
 void mm_backward_weight(float *out, const float *d, const float *x, size_t R, size_t N, size_t K) {
@@ -19,6 +27,6 @@ void mm_backward_weight(float *out, const float *d, const float *x, size_t R, si
             for (size_t k = 0; k < K; k++) out[n * K + k] = d[n] * x[k];
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)N, (int)K, (int)R, 1.0f, d, (int)N, x, (int)K, 0.0f, out,
-                (int)K);
+    MM_INTS("mm_backward_weight");
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, r, 1.0f, d, n, x, k, 0.0f, out, k);
 }

@@ -16,8 +16,12 @@ const char *const MODEL_PARAM_NAMES[N_PARAM_TENSORS] = {
     "emb_w", "emb_b", "cls",   "ln1_w", "ln1_b", "qkv_w", "qkv_b", "proj_w",  "proj_b",  "ln2_w",  "ln2_b",
     "fc1_w", "fc1_b", "fc2_w", "fc2_b", "lnf_w", "lnf_b", "head1_w", "head1_b", "head2_w", "head2_b"};
 
+// What the overflow errors of the parameter layout name.
+#define PARAM_WHAT "model: parameter layout for %zu layers x width %zu x MLP width %zu"
+
 size_t model_param_dims(const ModelConfig *c, size_t i, size_t dims[3]) {
     size_t L = c->L, C = c->C, F = c->F;
+    szmul_for(3, C, PARAM_WHAT " (qkv rows 3 x width)", L, C, F);
     size_t table[N_PARAM_TENSORS][4] = {
         {2, c->M, C, 0}, {2, c->P, C, 0}, {1, C, 0, 0},     {2, L, C, 0},     {2, L, C, 0},  {3, L, 3 * C, C},
         {2, L, 3 * C, 0}, {3, L, C, C},   {2, L, C, 0},     {2, L, C, 0},     {2, L, C, 0},  {3, L, F, C},
@@ -32,7 +36,8 @@ void model_param_shapes(const ModelConfig *c, size_t sizes[N_PARAM_TENSORS]) {
     for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
         size_t dims[3];
         model_param_dims(c, i, dims);
-        sizes[i] = dims[0] * dims[1] * dims[2];
+        sizes[i] = szmul_for(szmul_for(dims[0], dims[1], PARAM_WHAT " (%s)", c->L, c->C, c->F, MODEL_PARAM_NAMES[i]),
+                             dims[2], PARAM_WHAT " (%s)", c->L, c->C, c->F, MODEL_PARAM_NAMES[i]);
     }
 }
 
@@ -52,50 +57,59 @@ size_t model_param_layout(ParamTensors *t, float *base, const ModelConfig *c) {
     size_t off = 0;
     for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
         if (base) *ptrs[i] = base + off;
-        off += sizes[i];
+        off = szadd_for(off, sizes[i], PARAM_WHAT " (all tensors)", c->L, c->C, c->F);
     }
     return off;
+}
+
+// a x b x d x e for the activation table: FATAL naming the batch and the shape when it overflows.
+static size_t act_n(const ModelConfig *c, size_t B, size_t a, size_t b, size_t d, size_t e) {
+#define ACT_WHAT "model: activations for a batch of %zu cells x %zu tokens x width %zu x %zu layers", B, c->T, c->C, c->L
+    return szmul_for(szmul_for(szmul_for(a, b, ACT_WHAT), d, ACT_WHAT), e, ACT_WHAT);
+#undef ACT_WHAT
 }
 
 // Sets the activation table over base (or only counts when base is NULL); returns floats needed.
 // Training keeps one slot per layer; inference one slot reused by every layer.
 size_t model_act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t B, int training) {
-    size_t T = c->T, C = c->C, F = c->F, BT = B * T, Ls = training ? c->L : 1;
+    size_t T = c->T, C = c->C, F = c->F, BT = act_n(c, B, B, T, 1, 1), Ls = training ? c->L : 1;
+    size_t Lr = training ? szadd_for(c->L, 1, "model: %zu layers", c->L) : 1;
     struct { float **p; size_t n; } t[] = {
-        {&a->zemb, c->P * C},
-        {&a->resid, (training ? c->L + 1 : 1) * BT * C},
-        {&a->mid, Ls * BT * C},
-        {&a->ln1, Ls * BT * C},
-        {&a->ln1_mean, Ls * BT},
-        {&a->ln1_rstd, Ls * BT},
-        {&a->qkv, Ls * BT * 3 * C},
-        {&a->atty, Ls * BT * C},
-        {&a->ln2, Ls * BT * C},
-        {&a->ln2_mean, Ls * BT},
-        {&a->ln2_rstd, Ls * BT},
-        {&a->fch, Ls * BT * F},
-        {&a->fch_gelu, training ? Ls * BT * F : 0},
-        {&a->proj, BT * C},
+        {&a->zemb, act_n(c, B, c->P, C, 1, 1)},
+        {&a->resid, act_n(c, B, Lr, BT, C, 1)},
+        {&a->mid, act_n(c, B, Ls, BT, C, 1)},
+        {&a->ln1, act_n(c, B, Ls, BT, C, 1)},
+        {&a->ln1_mean, act_n(c, B, Ls, BT, 1, 1)},
+        {&a->ln1_rstd, act_n(c, B, Ls, BT, 1, 1)},
+        {&a->qkv, act_n(c, B, Ls, BT, 3, C)},
+        {&a->atty, act_n(c, B, Ls, BT, C, 1)},
+        {&a->ln2, act_n(c, B, Ls, BT, C, 1)},
+        {&a->ln2_mean, act_n(c, B, Ls, BT, 1, 1)},
+        {&a->ln2_rstd, act_n(c, B, Ls, BT, 1, 1)},
+        {&a->fch, act_n(c, B, Ls, BT, F, 1)},
+        {&a->fch_gelu, training ? act_n(c, B, Ls, BT, F, 1) : 0},
+        {&a->proj, act_n(c, B, BT, C, 1, 1)},
         {&a->lnf_mean, B},
         {&a->lnf_rstd, B},
-        {&a->h1, B * C},
-        {&a->h1_gelu, B * C},
-        {&a->embedding, B * C},
-        {&a->logits, B * c->K},
-        {&a->attn, B * c->P},
-        {&a->dresid, training ? BT * C : 0},
-        {&a->dc1, training ? BT * C : 0},
-        {&a->dc2, training ? BT * C : 0},
-        {&a->dqkv, training ? BT * 3 * C : 0},
-        {&a->dfch, training ? BT * F : 0},
-        {&a->dfch_gelu, training ? BT * F : 0},
-        {&a->dhead, training ? 2 * B * C : 0},
-        {&a->dcls, training ? B * C : 0},
+        {&a->h1, act_n(c, B, B, C, 1, 1)},
+        {&a->h1_gelu, act_n(c, B, B, C, 1, 1)},
+        {&a->embedding, act_n(c, B, B, C, 1, 1)},
+        {&a->logits, act_n(c, B, B, c->K, 1, 1)},
+        {&a->attn, act_n(c, B, B, c->P, 1, 1)},
+        {&a->dresid, training ? act_n(c, B, BT, C, 1, 1) : 0},
+        {&a->dc1, training ? act_n(c, B, BT, C, 1, 1) : 0},
+        {&a->dc2, training ? act_n(c, B, BT, C, 1, 1) : 0},
+        {&a->dqkv, training ? act_n(c, B, BT, 3, C, 1) : 0},
+        {&a->dfch, training ? act_n(c, B, BT, F, 1, 1) : 0},
+        {&a->dfch_gelu, training ? act_n(c, B, BT, F, 1, 1) : 0},
+        {&a->dhead, training ? act_n(c, B, 2, B, C, 1) : 0},
+        {&a->dcls, training ? act_n(c, B, B, C, 1, 1) : 0},
     };
     size_t off = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (base) *t[i].p = t[i].n ? base + off : NULL;
-        off += t[i].n;
+        off = szadd_for(off, t[i].n, "model: activation layout for a batch of %zu cells x %zu tokens x width %zu",
+                        B, T, C);
     }
     if (base && !training) a->fch_gelu = a->fch;  // GELU in place
     return off;
@@ -103,11 +117,18 @@ size_t model_act_layout(ActTensors *a, float *base, const ModelConfig *c, size_t
 
 // Zeroed memory on a 64-byte boundary (a cache line; every cell's rows start at the same offset
 // within one).
-static void *alloc64(size_t n) {
+static void *alloc64(size_t n, const char *what) {
     void *p = NULL;
-    if (posix_memalign(&p, 64, n ? n : 64) != 0) FATAL("use a smaller batch or free memory", "out of memory (asked for %zu bytes)", n);
+    if (posix_memalign(&p, 64, n ? n : 64) != 0)
+        FATAL("use a smaller --batch-size or --width, more ranks, or free memory",
+              "model: %s: out of memory (asked for %zu bytes)", what, n);
     memset(p, 0, n);
     return p;
+}
+
+// a x b for the buffers of a batch of max_B cells: FATAL naming the batch and the part when it overflows.
+static size_t batch_n(const ModelConfig *c, size_t max_B, const char *part, size_t a, size_t b) {
+    return szmul_for(a, b, "model: %s for a batch of %zu cells x %zu tokens x width %zu", part, max_B, c->T, c->C);
 }
 
 void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t max_B, int training) {
@@ -126,14 +147,21 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
         FATAL("set dropout in [0, 1)", "model config: bad dropout (got %g)", (double)c->dropout);
     if (max_B == 0) FATAL("internal error", "model_init: max_B must be positive (got 0)");
     if (c->C > KERN_LN_MAX) FATAL("use a width of at most 4096", "model config: width %zu is too large", c->C);
-    if (max_B * c->T * 3 * c->C > (size_t)2147483647 / 4)
+    size_t btc = batch_n(c, max_B, "activations", batch_n(c, max_B, "activations", max_B, c->T), c->C);  // (B,T,C)
+    size_t bt3c = batch_n(c, max_B, "qkv", btc, 3);
+    if (bt3c > (size_t)2147483647 / 4)
         FATAL("use a smaller batch", "model_init: batch too large for BLAS int sizes (got max_B = %zu)", max_B);
+    // every dimension and leading dimension the layers hand to BLAS (cell by cell: at most T rows)
+    const struct { const char *name; size_t n; } blas[] = {
+        {"tokens", c->T}, {"qkv rows (3 x width)", 3 * c->C}, {"MLP width", c->F}, {"classes", c->K}, {"head size", c->C / c->NH}};
+    for (size_t i = 0; i < sizeof blas / sizeof blas[0]; i++) szint_for(blas[i].n, "model: %s", blas[i].name);
     m->cfg = *cfg;
     m->map = map;
     m->max_B = max_B;
     m->training = training ? 1 : 0;
-    m->gene_zero = xcalloc(c->G, sizeof(float));
+    m->gene_zero = xcalloc_for(c->G, sizeof(float), "model: zero values of %zu genes", c->G);
     m->n_params = model_param_layout(&m->p, NULL, c);
+    szmul_for(m->n_params, sizeof(float), PARAM_WHAT " (bytes)", c->L, c->C, c->F);
     m->params = xcalloc(m->n_params, sizeof(float));
     model_param_layout(&m->p, m->params, c);
     if (m->training) {
@@ -141,14 +169,16 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
         model_param_layout(&m->g, m->grads, c);
         m->adam_m = xcalloc(m->n_params, sizeof(float));
         m->adam_v = xcalloc(m->n_params, sizeof(float));
-        if (c->dropout > 0.0f) m->mask_mem = xmalloc(c->L * 2 * max_B * c->T * c->C);
+        if (c->dropout > 0.0f)
+            m->mask_mem = xmalloc(batch_n(c, max_B, "dropout masks", batch_n(c, max_B, "dropout masks", c->L, 2), btc));
         m->a.mask = m->mask_mem;
         gradsum_init(&m->gsum, m->n_params);
         // per cell: every parameter but the embedding's (emb_w, emb_b, cls: the first three tensors)
         m->cell_ld = (size_t)(m->p.emb_w + m->n_params - m->p.ln1_w);
-        m->cell_g = alloc64(max_B * m->cell_ld * sizeof(float));
+        size_t cell_g = batch_n(c, max_B, "per-cell gradients", max_B, m->cell_ld);
+        m->cell_g = alloc64(batch_n(c, max_B, "per-cell gradients", cell_g, sizeof(float)), "per-cell gradients");
         // one block per tensor and layer: qkv_w of layer 2, fc1_b of layer 0, ..., head2_b
-        m->cell_parts = xmalloc((12 * c->L + 6) * sizeof(GradPart));
+        m->cell_parts = xmalloc(szmul_for(12 * c->L + 6, sizeof(GradPart), PARAM_WHAT " (blocks)", c->L, c->C, c->F));
         size_t sizes[N_PARAM_TENSORS], off = 0;
         model_param_shapes(c, sizes);
         for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
@@ -161,7 +191,7 @@ void model_init(Model *m, const ModelConfig *cfg, const PathwayMap *map, size_t 
         }
     }
     m->n_acts = model_act_layout(&m->a, NULL, c, max_B, m->training);
-    m->acts_mem = alloc64(m->n_acts * sizeof(float));
+    m->acts_mem = alloc64(batch_n(c, max_B, "activations", m->n_acts, sizeof(float)), "activations");
     model_act_layout(&m->a, m->acts_mem, c, max_B, m->training);
     m->logits = m->a.logits;
     m->embedding = m->a.embedding;

@@ -62,7 +62,8 @@ static int64_t csr_row_lower_bound(const Csr *x, size_t b, int32_t g) {
 void pathemb_backward_max(double lmax[3], const float *dout, const Csr *x, const PathwayMap *map, size_t B, size_t C) {
     size_t P = map->P, T = P + 1;
     // largest |dout| of every (cell, token) row: the bound of each block's contributions
-    float *rm = xmalloc((B ? B : 1) * T * sizeof(float));  // (B,T)
+    float *rm = xmalloc_for(szmul(szmul(B ? B : 1, T), sizeof(float)),  // (B,T)
+                            "pathway embedding: row maxima of %zu cells x %zu tokens", B, T);
     float mb = 0.0f, mc = 0.0f;
 #pragma omp parallel for schedule(static) reduction(max : mb, mc)
     for (size_t b = 0; b < B; b++) {
@@ -135,16 +136,19 @@ void pathemb_zero_backward(float *demb_w, const float *demb_b, const float *zero
 
 void pathemb_backward(float *demb_w, float *demb_b, float *dcls, const float *dout, const Csr *x,
                       const float *zero, const PathwayMap *map, size_t C) {
-    size_t MC = map->M * C, PC = map->P * C, B = x->n_rows;
+#define EMB_WHAT "pathway embedding: gradient of %zu memberships and %zu tokens x width %zu", map->M, map->P, C
+    size_t MC = szmul_for(map->M, C, EMB_WHAT), PC = szmul_for(map->P, C, EMB_WHAT), B = x->n_rows;
+    size_t n = szadd_for(szadd_for(MC, PC, EMB_WHAT), C, EMB_WHAT);
     GradSum s;
-    gradsum_init(&s, MC + PC + C);
+    gradsum_init(&s, n);
     gradsum_begin(&s, B, NULL, NULL);
     size_t off[3] = {0, MC, MC + PC}, len[3] = {MC, PC, C};
     double lmax[3], scale[3];
     pathemb_backward_max(lmax, dout, x, map, B, C);
     gradsum_open(&s, 3, off, len, lmax, scale);
     pathemb_backward_add(&s, off, scale, dout, x, map, B, C);
-    float *g = xcalloc(MC + PC + C, sizeof(float));  // emb_w | emb_b | cls of this batch
+    float *g = xcalloc_for(n, sizeof(float), EMB_WHAT);  // emb_w | emb_b | cls of this batch
+#undef EMB_WHAT
     gradsum_to_float(&s, g);
     pathemb_zero_backward(g, g + MC, zero, map, C);
     for (size_t i = 0; i < MC; i++) demb_w[i] += g[i];

@@ -28,20 +28,22 @@ PathwayMap pathmap_build(size_t P, size_t G, const size_t *path_ptr, const int32
         }
     }
     size_t M = m.M;
-    m.path_ptr = xmalloc((P + 1) * sizeof(size_t));
+#define MAP_WHAT "pathway map of %zu tokens, %zu genes, %zu memberships", P, G, M
+    m.path_ptr = xcalloc_for(szadd(P, 1), sizeof(size_t), MAP_WHAT);
     memcpy(m.path_ptr, path_ptr, (P + 1) * sizeof(size_t));
-    m.member_gene = xmalloc(M * sizeof(int32_t));
+    m.member_gene = xcalloc_for(M, sizeof(int32_t), MAP_WHAT);
     memcpy(m.member_gene, member_gene, M * sizeof(int32_t));
-    m.row_token = xmalloc(M * sizeof(size_t));
+    m.row_token = xcalloc_for(M, sizeof(size_t), MAP_WHAT);
     for (size_t j = 0; j < P; j++)
         for (size_t r = path_ptr[j]; r < path_ptr[j + 1]; r++) m.row_token[r] = j;
     // inverse index by counting sort over genes; rows come out ascending within a gene
-    m.gene_ptr = xcalloc(G + 1, sizeof(size_t));
+    m.gene_ptr = xcalloc_for(szadd(G, 1), sizeof(size_t), MAP_WHAT);
     for (size_t r = 0; r < M; r++) m.gene_ptr[(size_t)member_gene[r] + 1]++;
     for (size_t g = 0; g < G; g++) m.gene_ptr[g + 1] += m.gene_ptr[g];
-    size_t *fill = xmalloc((G + 1) * sizeof(size_t));
+    size_t *fill = xcalloc_for(G + 1, sizeof(size_t), MAP_WHAT);
     memcpy(fill, m.gene_ptr, (G + 1) * sizeof(size_t));
-    m.gene_rows = xmalloc(M * sizeof(size_t));
+    m.gene_rows = xcalloc_for(M, sizeof(size_t), MAP_WHAT);
+#undef MAP_WHAT
     for (size_t r = 0; r < M; r++) m.gene_rows[fill[member_gene[r]]++] = r;
     free(fill);
     return m;

@@ -29,8 +29,8 @@ static GeneMap genemap_read(const char *path) {
                   gzlines_lineno(f), nf);
         if (!strmap_put(&m.idx, id, (int64_t)m.n, NULL)) continue;  // a repeated id keeps its first symbol
         if (m.n == cap) {
-            cap = cap ? 2 * cap : 1 << 14;
-            m.sym = xrealloc(m.sym, cap * sizeof *m.sym);
+            cap = cap ? szmul(2, cap) : 1 << 14;
+            m.sym = xrealloc_for(m.sym, szmul(cap, sizeof *m.sym), "gene map '%s': %zu lines", path, cap);
         }
         m.sym[m.n++] = xstrdup(sym);
     }
@@ -88,7 +88,7 @@ static size_t match_run(char *const *model, size_t G, char *const *names, size_t
         strmap_put(&mm, k, (int64_t)g, NULL);  // a repeated model name maps to its first gene
         free(k);
     }
-    unsigned char *taken = xcalloc(G ? G : 1, 1);
+    unsigned char *taken = xcalloc_for(G ? G : 1, 1, "gene matching: %zu model genes", G);
     size_t matched = 0;
     *n_dup = 0;
     for (size_t c = 0; c < n_cols; c++) {
@@ -116,7 +116,7 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
         map = genemap_read(opt->map_path);
         mp = &map;
     }
-    int32_t *col = xmalloc((n_cols ? n_cols : 1) * sizeof *col);
+    int32_t *col = xcalloc_for(n_cols ? n_cols : 1, sizeof *col, "%s: gene matching of %zu columns", file, n_cols);
     size_t n_dup = 0, matched = match_run(model_genes, G, names, n_cols, mp, opt->case_insensitive, col, &n_dup);
     double frac = (double)matched / (double)G;
     log_info("genes matched: %zu/%zu %s (%.1f%%) in %s", matched, G, opt->target ? opt->target : "model genes",
@@ -135,7 +135,7 @@ int32_t *genes_match(char *const *model_genes, size_t G, char *const *names, siz
                      "the model's genes look like Ensembl IDs (ENSG...) while the names in %s are symbols: "
                      "pass --gene-map FILE (lines ID<TAB>SYMBOL) to translate them", file);
         if (!opt->case_insensitive) {
-            int32_t *tmp = xmalloc((n_cols ? n_cols : 1) * sizeof *tmp);
+            int32_t *tmp = xcalloc_for(n_cols ? n_cols : 1, sizeof *tmp, "%s: gene matching of %zu columns", file, n_cols);
             size_t d2, ci_matched = match_run(model_genes, G, names, n_cols, mp, 1, tmp, &d2);
             free(tmp);
             if ((double)ci_matched / (double)G >= opt->min_overlap) {

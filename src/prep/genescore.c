@@ -103,9 +103,9 @@ PeakCoord *genescore_peaks_from_bed(const char *bed_path, char *const *var_names
             FATAL("peak BED lines are chrom<TAB>start<TAB>end[<TAB>name...] (tab-separated)",
                   "peak BED '%s' line %zu: %zu field(s) (want >= 3: chrom, start, end)", bed_path, gzlines_lineno(f), nf);
         if (n == cap) {
-            cap *= 2;
-            rows = xrealloc(rows, cap * sizeof *rows);
-            bed_names = xrealloc(bed_names, cap * sizeof *bed_names);
+            cap = szmul(cap, 2);
+            rows = xrealloc_for(rows, szmul(cap, sizeof *rows), "peak BED '%s': %zu peaks", bed_path, cap);
+            bed_names = xrealloc_for(bed_names, szmul(cap, sizeof *bed_names), "peak BED '%s': %zu peaks", bed_path, cap);
         }
         PeakCoord p;
         p.start = bed_int(f, "2 (start)", fl[1]);
@@ -199,8 +199,8 @@ static StrMap type_set(const char *list) {
 // FATAL message for an empty gene set: the types that do exist, with their counts.
 _Noreturn static void no_genes_of_type(const GeneCoords *g, const char *types, const char *genes_path) {
     StrMap idx = strmap_new(64);
-    char **order = xmalloc(g->n * sizeof(char *));
-    size_t *cnt = xcalloc(g->n, sizeof(size_t)), n_types = 0;
+    char **order = xcalloc_for(g->n, sizeof(char *), "'%s': types of %zu genes", genes_path, g->n);
+    size_t *cnt = xcalloc_for(g->n, sizeof(size_t), "'%s': types of %zu genes", genes_path, g->n), n_types = 0;
     for (size_t i = 0; i < g->n; i++) {
         int64_t t;
         if (strmap_put(&idx, g->genes[i].type, (int64_t)n_types, &t)) {
@@ -265,9 +265,9 @@ static int32_t *map_chroms(const PeakCoord *peaks, size_t n_peaks, const StrMap 
                            const char *peaks_origin, const char *genes_path) {
     // distinct peak chromosomes and their peak counts
     StrMap pc = strmap_new(64);
-    char **names = xmalloc((n_peaks ? n_peaks : 1) * sizeof(char *));
+    char **names = xcalloc_for(n_peaks ? n_peaks : 1, sizeof(char *), "%s: chromosomes of %zu peaks", peaks_origin, n_peaks);
     size_t n_names = 0;
-    int32_t *pid = xmalloc((n_peaks ? n_peaks : 1) * sizeof(int32_t));
+    int32_t *pid = xcalloc_for(n_peaks ? n_peaks : 1, sizeof(int32_t), "%s: chromosomes of %zu peaks", peaks_origin, n_peaks);
     for (size_t i = 0; i < n_peaks; i++) {
         int64_t old;
         if (strmap_put(&pc, peaks[i].chrom, (int64_t)n_names, &old)) {
@@ -275,12 +275,13 @@ static int32_t *map_chroms(const PeakCoord *peaks, size_t n_peaks, const StrMap 
             pid[i] = (int32_t)n_names++;
         } else pid[i] = (int32_t)old;
     }
-    size_t *per = xcalloc(n_names ? n_names : 1, sizeof(size_t));
+    size_t *per = xcalloc_for(n_names ? n_names : 1, sizeof(size_t), "%s: %zu chromosome names", peaks_origin, n_names);
     for (size_t i = 0; i < n_peaks; i++) per[pid[i]]++;
     // target chromosome of each distinct name under each convention
     enum { NK = 3 };
     const GsChromNaming kinds[NK] = {GS_CHROM_ASIS, GS_CHROM_ADD_CHR, GS_CHROM_STRIP_CHR};
-    int64_t *target = xmalloc(NK * (n_names ? n_names : 1) * sizeof(int64_t));
+    int64_t *target = xcalloc_for(szmul(NK, n_names ? n_names : 1), sizeof(int64_t), "%s: %zu chromosome names", peaks_origin,
+                                  n_names);
     size_t score[NK] = {0}, any = 0;
     for (size_t c = 0; c < n_names; c++) {
         int hit = 0;
@@ -387,9 +388,9 @@ typedef struct {
 
 static void links_push(GsLinks *l, size_t peak, int32_t gene) {
     if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 4096;
-        l->peak = xrealloc(l->peak, l->cap * sizeof *l->peak);
-        l->gene = xrealloc(l->gene, l->cap * sizeof *l->gene);
+        l->cap = l->cap ? szmul(2, l->cap) : 4096;
+        l->peak = xrealloc_for(l->peak, szmul(l->cap, sizeof *l->peak), "gene activity: %zu peak-gene links", l->cap);
+        l->gene = xrealloc_for(l->gene, szmul(l->cap, sizeof *l->gene), "gene activity: %zu peak-gene links", l->cap);
     }
     l->peak[l->n] = peak;
     l->gene[l->n++] = gene;
@@ -411,9 +412,9 @@ GeneScorer genescore_build(const PeakCoord *peaks, size_t n_peaks, const GeneCoo
                  genes_path, o->gene_types, genes->n);
     GeneScorer s = {0};
     s.n_peaks = n_peaks;
-    s.gene_names = xmalloc((genes->n ? genes->n : 1) * sizeof(char *));
+    s.gene_names = xcalloc_for(genes->n ? genes->n : 1, sizeof(char *), "'%s': %zu genes", genes_path, genes->n);
     StrMap by_name = strmap_new(genes->n), chroms = strmap_new(64);
-    GsRegion *reg = xmalloc((genes->n ? genes->n : 1) * sizeof *reg);
+    GsRegion *reg = xcalloc_for(genes->n ? genes->n : 1, sizeof *reg, "'%s': %zu genes", genes_path, genes->n);
     size_t n_reg = 0;
     for (size_t i = 0; i < genes->n; i++) {
         const GeneCoord *g = &genes->genes[i];
@@ -444,7 +445,7 @@ GeneScorer genescore_build(const PeakCoord *peaks, size_t n_peaks, const GeneCoo
 
     // 2. peaks onto the gene table's chromosomes
     int32_t *pchrom = map_chroms(peaks, n_peaks, &chroms, o->chrom_naming, peaks_origin, genes_path);
-    GsPeak *pk = xmalloc((n_peaks ? n_peaks : 1) * sizeof *pk);
+    GsPeak *pk = xcalloc_for(n_peaks ? n_peaks : 1, sizeof *pk, "%s: %zu peaks", peaks_origin, n_peaks);
     size_t n_pk = 0;
     for (size_t i = 0; i < n_peaks; i++)
         if (pchrom[i] >= 0) pk[n_pk++] = (GsPeak){.chrom = pchrom[i], .start = peaks[i].start, .end = peaks[i].end, .idx = i};
@@ -454,8 +455,8 @@ GeneScorer genescore_build(const PeakCoord *peaks, size_t n_peaks, const GeneCoo
     // whose end passes its start until a peak starts at or after its end
     qsort(reg, n_reg, sizeof *reg, cmp_region);
     qsort(pk, n_pk, sizeof *pk, cmp_peak);
-    size_t *active = xmalloc((n_reg ? n_reg : 1) * sizeof(size_t));
-    int32_t *hit = xmalloc((s.n_genes ? s.n_genes : 1) * sizeof(int32_t));
+    size_t *active = xcalloc_for(n_reg ? n_reg : 1, sizeof(size_t), "'%s': %zu gene regions", genes_path, n_reg);
+    int32_t *hit = xcalloc_for(s.n_genes ? s.n_genes : 1, sizeof(int32_t), "'%s': %zu genes", genes_path, s.n_genes);
     GsLinks links = {0};
     size_t r = 0, n_active = 0;
     int32_t cur = -1;
@@ -488,11 +489,11 @@ GeneScorer genescore_build(const PeakCoord *peaks, size_t n_peaks, const GeneCoo
 
     // 4. links -> CSR by peak (counting sort keeps genes ascending within a peak: each peak's
     // links were pushed together, ascending)
-    s.peak_ptr = xcalloc(n_peaks + 1, sizeof(int64_t));
+    s.peak_ptr = xcalloc_for(szadd(n_peaks, 1), sizeof(int64_t), "%s: %zu peaks", peaks_origin, n_peaks);
     for (size_t l = 0; l < links.n; l++) s.peak_ptr[links.peak[l] + 1]++;
     for (size_t i = 0; i < n_peaks; i++) s.peak_ptr[i + 1] += s.peak_ptr[i];
-    s.peak_gene = xmalloc((links.n ? links.n : 1) * sizeof(int32_t));
-    int64_t *fill = xmalloc((n_peaks ? n_peaks : 1) * sizeof(int64_t));
+    s.peak_gene = xcalloc_for(links.n ? links.n : 1, sizeof(int32_t), "gene activity: %zu peak-gene links", links.n);
+    int64_t *fill = xcalloc_for(n_peaks ? n_peaks : 1, sizeof(int64_t), "%s: %zu peaks", peaks_origin, n_peaks);
     memcpy(fill, s.peak_ptr, n_peaks * sizeof(int64_t));
     for (size_t l = 0; l < links.n; l++) s.peak_gene[fill[links.peak[l]]++] = links.gene[l];
     free(fill);
@@ -523,12 +524,13 @@ Csr genescore_apply(const GeneScorer *s, const Csr *rows) {
               rows->n_cols, s->n_peaks);
     size_t G = s->n_genes, cap = csr_nnz(rows) + 16, nnz = 0;
     Csr out = {.n_rows = rows->n_rows, .n_cols = G, .row_start = rows->row_start};
-    out.indptr = xmalloc((rows->n_rows + 1) * sizeof(int64_t));
-    out.indices = xmalloc(cap * sizeof(int32_t));
-    out.data = xmalloc(cap * sizeof(float));
-    double *acc = xcalloc(G ? G : 1, sizeof(double));       // (G) sums of the current row
-    unsigned char *mark = xcalloc(G ? G : 1, 1);
-    int32_t *touched = xmalloc((G ? G : 1) * sizeof(int32_t));
+#define APPLY_WHAT "gene activity: rows %zu..%zu x %zu genes", rows->row_start, rows->row_start + rows->n_rows, G
+    out.indptr = xcalloc_for(szadd(rows->n_rows, 1), sizeof(int64_t), APPLY_WHAT);
+    out.indices = xmalloc_for(szmul(cap, sizeof(int32_t)), APPLY_WHAT);
+    out.data = xmalloc_for(szmul(cap, sizeof(float)), APPLY_WHAT);
+    double *acc = xcalloc_for(G ? G : 1, sizeof(double), APPLY_WHAT);       // (G) sums of the current row
+    unsigned char *mark = xcalloc_for(G ? G : 1, 1, APPLY_WHAT);
+    int32_t *touched = xcalloc_for(G ? G : 1, sizeof(int32_t), APPLY_WHAT);
     out.indptr[0] = 0;
     for (size_t i = 0; i < rows->n_rows; i++) {
         size_t nt = 0;
@@ -547,9 +549,9 @@ Csr genescore_apply(const GeneScorer *s, const Csr *rows) {
         }
         qsort(touched, nt, sizeof *touched, cmp_i32);
         if (nnz + nt > cap) {
-            while (nnz + nt > cap) cap *= 2;
-            out.indices = xrealloc(out.indices, cap * sizeof(int32_t));
-            out.data = xrealloc(out.data, cap * sizeof(float));
+            while (nnz + nt > cap) cap = szmul_for(cap, 2, APPLY_WHAT);
+            out.indices = xrealloc_for(out.indices, szmul(cap, sizeof(int32_t)), APPLY_WHAT);
+            out.data = xrealloc_for(out.data, szmul(cap, sizeof(float)), APPLY_WHAT);
         }
         for (size_t t = 0; t < nt; t++) {
             int32_t g = touched[t];
@@ -564,6 +566,7 @@ Csr genescore_apply(const GeneScorer *s, const Csr *rows) {
     free(mark);
     free(touched);
     return out;
+#undef APPLY_WHAT
 }
 
 void genescore_free(GeneScorer *s) {

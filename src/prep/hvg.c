@@ -25,8 +25,9 @@ static int hvg_cmp_desc(const void *a, const void *b) {
 size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n_top, size_t n_bins,
                        unsigned char *is_hvg, double *disp_norm_out) {
     if (n == 0 || n_bins == 0) FATAL("a bug in kida", "prep_hvg_seurat: %zu genes, %zu bins", n, n_bins);
-    double *lmean = xmalloc(n * sizeof *lmean), *disp = xmalloc(n * sizeof *disp);
-    double *norm = disp_norm_out ? disp_norm_out : xmalloc(n * sizeof *norm);
+#define HVG_WHAT "highly variable genes: dispersions of %zu genes in %zu bins", n, n_bins
+    double *lmean = xcalloc_for(n, sizeof *lmean, HVG_WHAT), *disp = xcalloc_for(n, sizeof *disp, HVG_WHAT);
+    double *norm = disp_norm_out ? disp_norm_out : xcalloc_for(n, sizeof *norm, HVG_WHAT);
     for (size_t g = 0; g < n; g++) {
         double m = mean[g] == 0 ? 1e-12 : mean[g];
         double d = var[g] / m;
@@ -39,7 +40,7 @@ size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n
         if (lmean[g] < mn) mn = lmean[g];
         if (lmean[g] > mx) mx = lmean[g];
     }
-    double *edge = xmalloc((n_bins + 1) * sizeof *edge);
+    double *edge = xcalloc_for(szadd(n_bins, 1), sizeof *edge, HVG_WHAT);
     int same = mn == mx;
     if (same) {
         mn -= mn != 0 ? 0.001 * fabs(mn) : 0.001;
@@ -52,7 +53,7 @@ size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n
     }
     edge[n_bins] = mx;
     if (!same) edge[0] -= (mx - mn) * 0.001;
-    size_t *bin = xmalloc(n * sizeof *bin);
+    size_t *bin = xcalloc_for(n, sizeof *bin, HVG_WHAT);
     for (size_t g = 0; g < n; g++) {
         // searchsorted(edge, x, side="left") - 1: the first edge >= x closes the bin
         size_t lo = 0, hi = n_bins + 1;
@@ -63,9 +64,9 @@ size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n
         bin[g] = lo - 1;   // lo >= 1: edge[0] < every mean <= edge[n_bins]
     }
     // per-bin mean (Kahan) and variance (Welford), in gene order, NaN skipped
-    double *sum = xcalloc(n_bins, sizeof *sum), *comp = xcalloc(n_bins, sizeof *comp);
-    double *wmean = xcalloc(n_bins, sizeof *wmean), *m2 = xcalloc(n_bins, sizeof *m2);
-    size_t *cnt = xcalloc(n_bins, sizeof *cnt);
+    double *sum = xcalloc_for(n_bins, sizeof *sum, HVG_WHAT), *comp = xcalloc_for(n_bins, sizeof *comp, HVG_WHAT);
+    double *wmean = xcalloc_for(n_bins, sizeof *wmean, HVG_WHAT), *m2 = xcalloc_for(n_bins, sizeof *m2, HVG_WHAT);
+    size_t *cnt = xcalloc_for(n_bins, sizeof *cnt, HVG_WHAT);
     for (size_t g = 0; g < n; g++) {
         double v = disp[g];
         if (isnan(v)) continue;
@@ -80,7 +81,7 @@ size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n
         wmean[b] += (v - old) / (double)cnt[b];
         m2[b] += (v - wmean[b]) * (v - old);
     }
-    double *avg = xmalloc(n_bins * sizeof *avg), *dev = xmalloc(n_bins * sizeof *dev);
+    double *avg = xcalloc_for(n_bins, sizeof *avg, HVG_WHAT), *dev = xcalloc_for(n_bins, sizeof *dev, HVG_WHAT);
     for (size_t b = 0; b < n_bins; b++) {
         avg[b] = cnt[b] ? sum[b] / (double)cnt[b] : NAN;
         dev[b] = cnt[b] > 1 ? sqrt(m2[b] / (double)(cnt[b] - 1)) : NAN;
@@ -90,7 +91,8 @@ size_t prep_hvg_seurat(const double *mean, const double *var, size_t n, size_t n
         }
     }
     size_t n_valid = 0;
-    double *sorted = xmalloc(n * sizeof *sorted);
+    double *sorted = xcalloc_for(n, sizeof *sorted, HVG_WHAT);
+#undef HVG_WHAT
     for (size_t g = 0; g < n; g++) {
         norm[g] = (disp[g] - avg[bin[g]]) / dev[bin[g]];
         if (!isnan(norm[g])) sorted[n_valid++] = norm[g];

@@ -35,11 +35,13 @@ static double welch_t(double n1, double s1, double q1, double n0, double s0, dou
 Markers markers_find(const Csr *x, const int32_t *y, size_t K, size_t n, const Dist *d) {
     size_t G = x->n_cols;
     Markers mk = {.K = K, .G = G, .n = n};
-    mk.count = xcalloc(K ? K : 1, sizeof(size_t));
-    mk.gene = xmalloc((K * n > 0 ? K * n : 1) * sizeof(int32_t));
+#define MK_WHAT "marker genes: %zu types x %zu genes (%zu markers each)", K, G, n
+    mk.count = xcalloc_for(K ? K : 1, sizeof(size_t), MK_WHAT);
+    size_t kn = szmul_for(K, n, MK_WHAT);
+    mk.gene = xcalloc_for(kn ? kn : 1, sizeof(int32_t), MK_WHAT);
     // per type and gene: exact sums of x and x^2 over this rank's cells; plus the type sizes
-    size_t slots = (K + 1) * G * MK_W;  // type K holds the totals over every used cell
-    int64_t *acc = xcalloc(slots + K + 1, sizeof(int64_t)), *size = acc + slots;
+    size_t slots = szmul_for(szmul_for(szadd_for(K, 1, MK_WHAT), G, MK_WHAT), MK_W, MK_WHAT);  // type K: the totals
+    int64_t *acc = xcalloc_for(szadd_for(slots, K + 1, MK_WHAT), sizeof(int64_t), MK_WHAT), *size = acc + slots;
     for (size_t r = 0; r < x->n_rows; r++) {
         int32_t k = y[x->row_start + r];
         if (k < 0) continue;
@@ -61,7 +63,8 @@ Markers markers_find(const Csr *x, const int32_t *y, size_t K, size_t n, const D
     }
     dist_allreduce_sum_i64(d, acc, slots + K + 1);
     for (size_t i = 0; i < (K + 1) * G * MK_NSUM; i++) exact_normalize(acc + (i / MK_NSUM) * MK_W + i % MK_NSUM, MK_NSUM);
-    GeneT *t = xmalloc((G ? G : 1) * sizeof(GeneT));
+    GeneT *t = xcalloc_for(G ? G : 1, sizeof(GeneT), MK_WHAT);
+#undef MK_WHAT
     double nt = (double)size[K];
     for (size_t k = 0; k < K; k++) {
         double n1 = (double)size[k], n0 = nt - n1;

@@ -24,7 +24,7 @@ double hypergeom_log_sf(size_t k, size_t N, size_t K, size_t n) {
     if (k > hi) return -INFINITY;
     double base = log_choose(N, n), mx = -INFINITY;
     size_t nt = hi - k + 1;
-    double *t = xmalloc(nt * sizeof *t);
+    double *t = xcalloc_for(nt, sizeof *t, "gene set p-value: %zu terms", nt);
     for (size_t i = k; i <= hi; i++) {
         t[i - k] = log_choose(K, i) + log_choose(N - K, n - i) - base;
         if (t[i - k] > mx) mx = t[i - k];
@@ -68,11 +68,13 @@ static int tr_cmp(const void *a, const void *b) {
 static size_t order_by_markers(PwCand *cand, size_t nc, size_t want, const GeneSets *gs, const StrMap *model,
                                const Markers *mk, double marker_p) {
     size_t K = mk->K, G = mk->G, N = model->n;
-    uint8_t *is_marker = xcalloc(K * G > 0 ? K * G : 1, 1);
+#define ORDER_WHAT "pathways by markers: %zu types x %zu genes, %zu candidate sets", K, G, nc
+    size_t kg = szmul_for(K, G, ORDER_WHAT), knc = szmul_for(K, nc, ORDER_WHAT);
+    uint8_t *is_marker = xcalloc_for(kg ? kg : 1, 1, ORDER_WHAT);
     for (size_t k = 0; k < K; k++)
         for (size_t j = 0; j < mk->count[k]; j++) is_marker[k * G + (size_t)mk->gene[k * mk->n + j]] = 1;
-    TypeRank *rank = xmalloc((K * nc > 0 ? K * nc : 1) * sizeof *rank);
-    size_t *n_rank = xcalloc(K ? K : 1, sizeof(size_t)), *hits = xmalloc((K ? K : 1) * sizeof(size_t));
+    TypeRank *rank = xcalloc_for(knc ? knc : 1, sizeof *rank, ORDER_WHAT);
+    size_t *n_rank = xcalloc_for(K ? K : 1, sizeof(size_t), ORDER_WHAT), *hits = xcalloc_for(K ? K : 1, sizeof(size_t), ORDER_WHAT);
     double cut = log(marker_p);
     for (size_t c = 0; c < nc; c++) {
         const GeneSet *s = &gs->sets[cand[c].set];
@@ -88,9 +90,10 @@ static size_t order_by_markers(PwCand *cand, size_t nc, size_t want, const GeneS
             if (lp < cut) rank[k * nc + n_rank[k]++] = (TypeRank){lp, c};
         }
     }
-    uint8_t *taken = xcalloc(nc ? nc : 1, 1);
-    size_t *next = xcalloc(K ? K : 1, sizeof(size_t)), n_taken = 0;
-    PwCand *out = xmalloc((nc ? nc : 1) * sizeof *out);
+    uint8_t *taken = xcalloc_for(nc ? nc : 1, 1, ORDER_WHAT);
+    size_t *next = xcalloc_for(K ? K : 1, sizeof(size_t), ORDER_WHAT), n_taken = 0;
+    PwCand *out = xcalloc_for(nc ? nc : 1, sizeof *out, ORDER_WHAT);
+#undef ORDER_WHAT
     for (size_t k = 0; k < K; k++) qsort(rank + k * nc, n_rank[k], sizeof *rank, tr_cmp);
     for (int progress = 1; progress && n_taken < want;) {
         progress = 0;
@@ -131,7 +134,7 @@ Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G,
     size_t N = universe.n;
     strmap_free(&universe);
 
-    PwCand *cand = xmalloc((gs->n_sets ? gs->n_sets : 1) * sizeof *cand);
+    PwCand *cand = xcalloc_for(gs->n_sets ? gs->n_sets : 1, sizeof *cand, "pathways: %zu gene sets", gs->n_sets);
     size_t nc = 0, n_small = 0, n_large = 0;
     for (size_t i = 0; i < gs->n_sets; i++) {
         const GeneSet *s = &gs->sets[i];
@@ -153,9 +156,9 @@ Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G,
         log_warn("only %zu gene sets pass the size filter; using all of them (asked for %zu pathways)", nc, opt->n_pathways);
 
     // membership of the chosen sets; which model genes they cover
-    unsigned char *covered = xcalloc(G, 1);
+    unsigned char *covered = xcalloc_for(G, 1, "pathways: coverage of %zu model genes", G);
     size_t M = 0;
-    for (size_t c = 0; c < chosen; c++) M += cand[c].k;
+    for (size_t c = 0; c < chosen; c++) M = szadd_for(M, cand[c].k, "pathways: memberships of %zu sets", chosen);
     size_t n_uncov = 0;
     for (size_t c = 0; c < chosen; c++) {
         const GeneSet *s = &gs->sets[cand[c].set];
@@ -170,11 +173,13 @@ Pathways pathways_select(const GeneSets *gs, char *const *model_genes, size_t G,
         log_warn("--unannotated: every model gene is in a chosen pathway; no UNANNOTATED token added");
 
     Pathways p = {.P = chosen + (size_t)extra};
-    p.names = xmalloc(p.P * sizeof *p.names);
-    p.path_ptr = xmalloc((p.P + 1) * sizeof *p.path_ptr);
-    p.member_gene = xmalloc((M + (extra ? n_uncov : 0) + 1) * sizeof *p.member_gene);
-    p.pvalue = xmalloc(p.P * sizeof *p.pvalue);
-    p.set_size = xmalloc(p.P * sizeof *p.set_size);
+#define PW_WHAT "pathways: %zu tokens, %zu memberships", p.P, M
+    p.names = xcalloc_for(p.P, sizeof *p.names, PW_WHAT);
+    p.path_ptr = xcalloc_for(szadd(p.P, 1), sizeof *p.path_ptr, PW_WHAT);
+    p.member_gene = xcalloc_for(szadd(szadd(M, extra ? n_uncov : 0), 1), sizeof *p.member_gene, PW_WHAT);
+    p.pvalue = xcalloc_for(p.P, sizeof *p.pvalue, PW_WHAT);
+    p.set_size = xcalloc_for(p.P, sizeof *p.set_size, PW_WHAT);
+#undef PW_WHAT
     size_t m = 0;
     p.path_ptr[0] = 0;
     for (size_t c = 0; c < chosen; c++) {

@@ -108,15 +108,16 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
         FATAL("give a reference with at least 2 cells", "reference has %zu cell(s) (want >= 2)", n);
     if (n_cols == 0) FATAL("give a reference with genes", "reference has 0 genes");
     float target32 = (float)opt->target_sum;
-    int64_t *acc = xcalloc(n_cols * PREP_W, sizeof *acc);
+    int64_t *acc = xcalloc_for(szmul(n_cols, PREP_W), sizeof *acc, "preprocessing: exact sums of %zu genes", n_cols);
     for (size_t b = 0; b < n_blocks; b++) prep_accumulate(blocks[b], target32, acc);
     dist_allreduce_sum_i64(d, acc, n_cols * PREP_W);
 
     // highly variable genes on expm1 of the log data
-    double *mean = xmalloc(n_cols * sizeof *mean), *var = xmalloc(n_cols * sizeof *var);
+    double *mean = xcalloc_for(n_cols, sizeof *mean, "preprocessing: means of %zu genes", n_cols);
+    double *var = xcalloc_for(n_cols, sizeof *var, "preprocessing: variances of %zu genes", n_cols);
     for (size_t c = 0; c < n_cols; c++)
         prep_mean_var(acc + c * PREP_W, PREP_E, n, &mean[c], &var[c]);
-    unsigned char *hvg = xmalloc(n_cols);
+    unsigned char *hvg = xcalloc_for(n_cols, 1, "preprocessing: gene choice of %zu genes", n_cols);
     size_t G = prep_hvg_seurat(mean, var, n_cols, opt->n_top_genes, 20, hvg, NULL);
     if (G > opt->n_top_genes)
         log_info("highly variable genes: %zu chosen (%zu asked; genes tied at the cutoff are all kept, as scanpy does)",
@@ -126,11 +127,11 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
 
     // scale statistics of the chosen genes on the log data
     PrepStats s = {.G = G, .target_sum = opt->target_sum, .clip = opt->clip};
-    s.gene_names = xmalloc(G * sizeof *s.gene_names);
-    s.ref_col = xmalloc(G * sizeof *s.ref_col);
-    s.mean = xmalloc(G * sizeof *s.mean);
-    s.std = xmalloc(G * sizeof *s.std);
-    s.zero = xmalloc(G * sizeof *s.zero);
+    s.gene_names = xcalloc_for(G, sizeof *s.gene_names, "preprocessing: %zu model genes", G);
+    s.ref_col = xcalloc_for(G, sizeof *s.ref_col, "preprocessing: %zu model genes", G);
+    s.mean = xcalloc_for(G, sizeof *s.mean, "preprocessing: %zu model genes", G);
+    s.std = xcalloc_for(G, sizeof *s.std, "preprocessing: %zu model genes", G);
+    s.zero = xcalloc_for(G, sizeof *s.zero, "preprocessing: %zu model genes", G);
     for (size_t c = 0, g = 0; c < n_cols; c++) {
         if (!hvg[c]) continue;
         s.ref_col[g] = (int32_t)c;
@@ -156,7 +157,7 @@ PrepStats prep_fit_blocks(const Csr *const *blocks, size_t n_blocks, char *const
 void prep_hvg_moments(const Csr *rows, const PrepOptions *opt, const Dist *d, double *mean, double *var) {
     size_t n_cols = rows->n_cols, n = dist_sum_size(d, rows->n_rows);
     if (n == 0) FATAL("give a matrix with cells", "no rows on any rank");
-    int64_t *acc = xcalloc(n_cols * PREP_W, sizeof *acc);
+    int64_t *acc = xcalloc_for(szmul(n_cols, PREP_W), sizeof *acc, "preprocessing: exact sums of %zu genes", n_cols);
     prep_accumulate(rows, (float)opt->target_sum, acc);
     dist_allreduce_sum_i64(d, acc, n_cols * PREP_W);
     for (size_t c = 0; c < n_cols; c++) prep_mean_var(acc + c * PREP_W, PREP_E, n, &mean[c], &var[c]);

@@ -26,15 +26,18 @@ static int id_cmp(const void *a, const void *b) {
 
 int64_t *anchors_select(const Dist *d, const int32_t *pred, const float *entropy, size_t n_local, size_t n_total,
                         size_t K, double fraction, size_t min_per_type, size_t *n_anchor) {
-    float *e_all = xmalloc((n_total ? n_total : 1) * sizeof(float));
-    float *p_loc = xmalloc((n_local ? n_local : 1) * sizeof(float)), *p_all = xmalloc((n_total ? n_total : 1) * sizeof(float));
+#define ANCHOR_WHAT "anchors: %zu cells (%zu on this rank)", n_total, n_local
+    float *e_all = xcalloc_for(n_total ? n_total : 1, sizeof(float), ANCHOR_WHAT);
+    float *p_loc = xcalloc_for(n_local ? n_local : 1, sizeof(float), ANCHOR_WHAT);
+    float *p_all = xcalloc_for(n_total ? n_total : 1, sizeof(float), ANCHOR_WHAT);
     for (size_t i = 0; i < n_local; i++) p_loc[i] = (float)pred[i];  // class ids are exact in float
     dist_allgatherv_f32(d, entropy, n_local, e_all, NULL);
     dist_allgatherv_f32(d, p_loc, n_local, p_all, NULL);
-    Cand *c = xmalloc((n_total ? n_total : 1) * sizeof(Cand));
+    Cand *c = xcalloc_for(n_total ? n_total : 1, sizeof(Cand), ANCHOR_WHAT);
     for (size_t i = 0; i < n_total; i++) c[i] = (Cand){e_all[i], (int32_t)p_all[i], (int64_t)i};
     qsort(c, n_total, sizeof(Cand), cand_cmp);
-    int64_t *out = xmalloc((n_total ? n_total : 1) * sizeof(int64_t));
+    int64_t *out = xcalloc_for(n_total ? n_total : 1, sizeof(int64_t), ANCHOR_WHAT);
+#undef ANCHOR_WHAT
     size_t n_out = 0;
     size_t first = 0;
     while (first < n_total && c[first].cls < 0) first++;  // cells excluded from anchors

@@ -19,12 +19,12 @@ Labels labels_read(const Sources *s, const char *key, const Config *c, const Dis
     char **cats = NULL;
     int32_t *codes = sources_read_column(s, key, c, d, &cats, &n_cats);
     // keep categories that have cells; renumber
-    size_t *count = xcalloc(n_cats ? n_cats : 1, sizeof(size_t));
+    size_t *count = xcalloc_for(n_cats ? n_cats : 1, sizeof(size_t), "labels '%s': %zu categories", key, n_cats);
     for (size_t i = 0; i < n; i++)
         if (codes[i] >= 0) count[codes[i]]++;
-    int32_t *remap = xmalloc((n_cats ? n_cats : 1) * sizeof(int32_t));
+    int32_t *remap = xcalloc_for(n_cats ? n_cats : 1, sizeof(int32_t), "labels '%s': %zu categories", key, n_cats);
     Labels l = {0};
-    l.classes = xmalloc((n_cats ? n_cats : 1) * sizeof(char *));
+    l.classes = xcalloc_for(n_cats ? n_cats : 1, sizeof(char *), "labels '%s': %zu categories", key, n_cats);
     for (size_t k = 0; k < n_cats; k++) {
         remap[k] = -1;
         if (count[k]) {
@@ -81,7 +81,7 @@ static void check_unique_genes(char *const *names, size_t n, const char *path) {
 }
 
 static void warn_small_classes(const Labels *l, size_t n_total, const char *path, const char *key) {
-    size_t *cnt = xcalloc(l->K, sizeof(size_t));
+    size_t *cnt = xcalloc_for(l->K, sizeof(size_t), "%s: labels '%s' of %zu classes", path, key, l->K);
     for (size_t i = 0; i < n_total; i++)
         if (l->y[i] >= 0) cnt[l->y[i]]++;
     for (size_t k = 0; k < l->K; k++)
@@ -197,7 +197,7 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
         snprintf(target, sizeof target, "genes of %s", s->path[0]);
         mo.target = target;
         int32_t *col = genes_match(var, n_vars, fv, nf, &mo, s->path[f], NULL);
-        present[f] = xcalloc(n_vars ? n_vars : 1, 1);
+        present[f] = xcalloc_for(n_vars ? n_vars : 1, 1, "%s: %zu genes", s->path[0], n_vars);
         for (size_t j = 0; j < nf; j++)
             if (col[j] >= 0) present[f][col[j]] = 1;
         part[f] = csr_map_columns(&m, col, n_vars);
@@ -216,7 +216,7 @@ void dataset_load_reference(Dataset *ds, Labels *lab, PrepStats *prep, const Con
     if (po.n_top_genes > n_vars) po.n_top_genes = n_vars;
     *prep = prep_fit(&counts, var, &po, d);
     check_reference_genes(s, present, prep, c);
-    int32_t *col = xmalloc(n_vars * sizeof(int32_t));
+    int32_t *col = xcalloc_for(n_vars, sizeof(int32_t), "%s: %zu genes", s->path[0], n_vars);
     for (size_t j = 0; j < n_vars; j++) col[j] = -1;
     for (size_t g = 0; g < prep->G; g++) col[prep->ref_col[g]] = (int32_t)g;
     ds->x = prep_transform(prep, &counts, col);

@@ -96,8 +96,8 @@ static int split_cmp(const void *a, const void *b) {
 
 static void split_holdout(Fit *f) {
     size_t n = f->ref.n_total, m = 0;
-    f->holdout = xcalloc(n, 1);
-    SplitKey *k = xmalloc(n * sizeof(SplitKey));
+    f->holdout = xcalloc_for(n, 1, "hold-out split of %zu reference cells", n);
+    SplitKey *k = xcalloc_for(n, sizeof(SplitKey), "hold-out split of %zu reference cells", n);
     for (size_t i = 0; i < n; i++)
         if (f->lab.y[i] >= 0) k[m++] = (SplitKey){f->lab.y[i], rng_u64((uint64_t)f->c->seed, RNG_STREAM_SPLIT, i, 0), i};
     qsort(k, m, sizeof(SplitKey), split_cmp);
@@ -108,7 +108,7 @@ static void split_holdout(Fit *f) {
         for (size_t t = 0; t < take; t++) f->holdout[k[a + t].i] = 1;
         a = b;
     }
-    f->train_ids = xmalloc(n * sizeof(int64_t));
+    f->train_ids = xcalloc_for(n, sizeof(int64_t), "hold-out split of %zu reference cells", n);
     for (size_t i = 0; i < n; i++)
         if (f->lab.y[i] >= 0 && !f->holdout[i]) f->train_ids[f->n_train++] = (int64_t)i;
     free(k);
@@ -178,7 +178,8 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     po.unannotated = c->unannotated;
     Markers mk = {0};
     if (!strcmp(c->pathway_choice, "markers")) {
-        int32_t *y = xmalloc((f->ref.n_total ? f->ref.n_total : 1) * sizeof(int32_t));
+        int32_t *y = xcalloc_for(f->ref.n_total ? f->ref.n_total : 1, sizeof(int32_t), "marker genes: labels of %zu cells",
+                                 f->ref.n_total);
         for (size_t i = 0; i < f->ref.n_total; i++) y[i] = f->holdout[i] ? -1 : f->lab.y[i];
         mk = markers_find(&f->ref.x, y, f->lab.K, (size_t)c->n_markers, d);
         free(y);
@@ -192,7 +193,7 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
                                .NH = (size_t)c->heads, .L = (size_t)c->layers, .F = 4 * (size_t)c->width,
                                .K = f->lab.K, .dropout = (float)c->dropout};
     f->spec.K = f->lab.K;
-    f->spec.classes = xmalloc(f->lab.K * sizeof(char *));
+    f->spec.classes = xcalloc_for(f->lab.K, sizeof(char *), "%zu classes", f->lab.K);
     for (size_t k = 0; k < f->lab.K; k++) f->spec.classes[k] = xstrdup(f->lab.classes[k]);
     f->spec.config_text = config_to_text(c);
     f->spec.fingerprint = fingerprint_make(c);
@@ -240,9 +241,9 @@ float *fit_class_weights(const Fit *f) {
     const char *mode = f->c->class_weights;
     if (!strcmp(mode, "none")) return NULL;
     size_t K = f->lab.K;
-    double *n = xcalloc(K, sizeof(double)), tot = 0, norm = 0;
+    double *n = xcalloc_for(K, sizeof(double), "class weights of %zu classes", K), tot = 0, norm = 0;
     for (size_t i = 0; i < f->n_train; i++) n[f->lab.y[f->train_ids[i]]] += 1;
-    float *w = xmalloc(K * sizeof(float));
+    float *w = xcalloc_for(K, sizeof(float), "class weights of %zu classes", K);
     double p = !strcmp(mode, "sqrt") ? 0.5 : 1.0;
     for (size_t k = 0; k < K; k++) {
         double wk = n[k] > 0 ? pow(n[k], -p) : 0;
@@ -357,7 +358,7 @@ static double holdout_accuracy(Fit *f, const Model *m) {
     int64_t cnt[2] = {0, 0};
     if (n) {
         Csr sub = csr_alloc(n, f->ref.x.n_cols, csr_nnz(&f->ref.x));
-        int32_t *truth = xmalloc(n * sizeof(int32_t));
+        int32_t *truth = xcalloc_for(n, sizeof(int32_t), "hold-out accuracy of %zu cells", n);
         for (size_t i = 0; i < f->ref.count; i++) {
             if (!f->holdout[f->ref.start + i]) continue;
             int64_t lo = f->ref.x.indptr[i], hi = f->ref.x.indptr[i + 1], at = sub.indptr[idx];
@@ -378,7 +379,8 @@ static double holdout_accuracy(Fit *f, const Model *m) {
 }
 
 static void push_hist(Fit *f, Phase phase, const EpochStats *es, double acc) {
-    f->st.hist = xrealloc(f->st.hist, (f->st.n_hist + 1) * 5 * sizeof(double));
+    f->st.hist = xrealloc_for(f->st.hist, szmul(szmul(f->st.n_hist + 1, 5), sizeof(double)), "training history of %zu epochs",
+                              f->st.n_hist + 1);
     double *h = f->st.hist + f->st.n_hist * 5;
     double s = es->steps ? (double)es->steps : 1.0;
     h[0] = phase;
@@ -451,7 +453,8 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
                 best = acc;
                 since_best = 0;
                 if (f->c->best_checkpoint) {
-                    if (!best_params) best_params = xmalloc(m->n_params * sizeof(float));
+                    if (!best_params)
+                        best_params = xcalloc_for(m->n_params, sizeof(float), "best checkpoint: %zu parameters", m->n_params);
                     memcpy(best_params, m->params, m->n_params * sizeof(float));
                 }
             } else if (f->c->early_stop && ++since_best >= (size_t)f->c->early_stop) {

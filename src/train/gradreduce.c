@@ -19,7 +19,7 @@ double grad_reduce_sum_rows(const Dist *d, const double *v, size_t n, size_t n_t
     size_t s0, cnt;
     dist_block(n_total, d->rank, d->size, &s0, &cnt);
     if (cnt != n) FATAL("internal error", "grad_reduce_sum_rows: rank holds %zu rows, its slice of %zu is %zu", n, n_total, cnt);
-    double *all = xmalloc((n_total ? n_total : 1) * sizeof(double));
+    double *all = xcalloc_for(n_total ? n_total : 1, sizeof(double), "loss: rows of a batch of %zu cells", n_total);
     dist_allgatherv_f64(d, v, n, all, NULL);  // rank order is row order: dist_block's slices are contiguous
     double s = 0.0;
     for (size_t i = 0; i < n_total; i++) s += all[i];

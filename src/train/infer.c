@@ -16,13 +16,16 @@ static void finish(Predictions *pp, size_t at, size_t n);
 Predictions predictions_alloc(size_t n, const ModelConfig *cfg) {
     size_t K = cfg->K, C = cfg->C, P = cfg->P;
     Predictions p = {.n = n, .K = K, .C = C, .P = P};
-    p.logits = xmalloc((n ? n : 1) * K * sizeof(float));
-    p.probs = xmalloc((n ? n : 1) * K * sizeof(float));
-    p.entropy = xmalloc((n ? n : 1) * sizeof(float));
-    p.conf = xmalloc((n ? n : 1) * sizeof(float));
-    p.pred = xmalloc((n ? n : 1) * sizeof(int32_t));
-    p.emb = xmalloc((n ? n : 1) * C * sizeof(float));
-    p.attn = xmalloc((n ? n : 1) * P * sizeof(float));
+    size_t n1 = n ? n : 1;
+#define PRED_WHAT "predictions of %zu cells x %zu classes, width %zu, %zu pathways", n, K, C, P
+    p.logits = xmalloc_for(szmul(szmul(n1, K), sizeof(float)), PRED_WHAT);
+    p.probs = xmalloc_for(szmul(szmul(n1, K), sizeof(float)), PRED_WHAT);
+    p.entropy = xmalloc_for(szmul(n1, sizeof(float)), PRED_WHAT);
+    p.conf = xmalloc_for(szmul(n1, sizeof(float)), PRED_WHAT);
+    p.pred = xmalloc_for(szmul(n1, sizeof(int32_t)), PRED_WHAT);
+    p.emb = xmalloc_for(szmul(szmul(n1, C), sizeof(float)), PRED_WHAT);
+    p.attn = xmalloc_for(szmul(szmul(n1, P), sizeof(float)), PRED_WHAT);
+#undef PRED_WHAT
     return p;
 }
 

@@ -139,7 +139,7 @@ static void *read_all(hid_t loc, const char *name, hid_t mt, size_t elem, size_t
     size_t n = h5u_dset_len(ds, path, name);
     if (want != (size_t)-1 && n != want)
         FATAL("the model file is damaged; use another copy or retrain", "%s: dataset %s has %zu values, want %zu", path, name, n, want);
-    void *buf = xmalloc((n ? n : 1) * elem);
+    void *buf = xmalloc_for(szmul(n ? n : 1, elem), "%s: dataset %s of %zu values", path, name, n);
     h5u_read_1d(ds, mt, 0, n, buf, path, name);
     h5u_close(ds, path);
     return buf;
@@ -216,8 +216,8 @@ void modelfile_read_spec(const char *path, ModelSpec *s) {
     h5u_close(ds, path);
     int64_t *pp = read_all(g, "path_ptr", H5T_NATIVE_INT64, 8, P + 1, path);
     int64_t *ss = read_all(g, "set_size", H5T_NATIVE_INT64, 8, P, path);
-    s->pw.path_ptr = xmalloc((P + 1) * sizeof(size_t));
-    s->pw.set_size = xmalloc(P * sizeof(size_t));
+    s->pw.path_ptr = xcalloc_for(szadd(P, 1), sizeof(size_t), "%s: %zu pathways", path, P);
+    s->pw.set_size = xcalloc_for(P, sizeof(size_t), "%s: %zu pathways", path, P);
     for (size_t j = 0; j <= P; j++) s->pw.path_ptr[j] = (size_t)pp[j];
     for (size_t j = 0; j < P; j++) s->pw.set_size[j] = (size_t)ss[j];
     free(pp); free(ss);
@@ -288,9 +288,14 @@ int modelfile_read_state(const char *path, TrainState *st) {
     st->step = (uint64_t)v[3];
     hid_t ds = h5u_open_dset(g, "hist", path, "the checkpoint is damaged");
     hsize_t dims[8];
-    h5u_dset_dims(ds, dims, path, "state/hist");
+    int rank = h5u_dset_dims(ds, dims, path, "state/hist");
+    if (rank != 2 || dims[1] != 5)   // H5S_ALL below reads every element the file declares
+        FATAL("the checkpoint is damaged; delete it (or use another checkpoint folder) and train again",
+              "%s: dataset state/hist has %d dimensions of %llu columns (want 2 dimensions, 5 columns)", path, rank,
+              rank >= 2 ? (unsigned long long)dims[1] : 0ULL);
     st->n_hist = (size_t)dims[0];
-    st->hist = xmalloc((st->n_hist ? st->n_hist : 1) * 5 * sizeof(double));
+    st->hist = xmalloc_for(szmul(szmul(st->n_hist ? st->n_hist : 1, 5), sizeof(double)), "%s: state/hist of %zu epochs",
+                           path, st->n_hist);
     if (st->n_hist && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, st->hist) < 0)
         FATAL("the checkpoint is damaged", "%s: cannot read state/hist", path);
     h5u_close(ds, path);

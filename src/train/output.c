@@ -34,7 +34,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     if (o->oor_score) {
         h5ad_write_uns_f64(w, "kida/oor_cutoff", o->oor_cutoff);
         if (o->n_oor_holdout) {
-            double *h = xmalloc(o->n_oor_holdout * sizeof(double));
+            double *h = xcalloc_for(o->n_oor_holdout, sizeof(double), "output: %zu hold-out scores", o->n_oor_holdout);
             for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->oor_holdout[i];
             h5ad_write_uns_f64_array(w, "kida/oor_holdout_scores", h, o->n_oor_holdout);
             for (size_t i = 0; i < o->n_oor_holdout; i++) h[i] = o->holdout_conf[i];
@@ -43,7 +43,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
         }
     }
     if (o->hist && o->n_hist) {
-        float *h = xmalloc(o->n_hist * 5 * sizeof(float));
+        float *h = xmalloc_for(szmul(szmul(o->n_hist, 5), sizeof(float)), "output: training history of %zu epochs", o->n_hist);
         for (size_t i = 0; i < o->n_hist * 5; i++) h[i] = (float)o->hist[i];
         h5ad_write_uns_f32_matrix(w, "kida/history", h, o->n_hist, 5);
         char *cols[5] = {"phase(0=teacher,1=student)", "loss", "kd", "ada", "holdout_accuracy"};

@@ -11,7 +11,7 @@ static char UNKNOWN[] = "unknown";
 // (oor[i] above cutoff; oor may be NULL) when with_unknown.
 static int32_t *label_codes(const int32_t *pred, const float *conf, const float *oor, double cutoff, size_t n, size_t K,
                             double thr, int with_unknown) {
-    int32_t *codes = xmalloc((n ? n : 1) * sizeof(int32_t));
+    int32_t *codes = xcalloc_for(n ? n : 1, sizeof(int32_t), "output: labels of %zu cells", n);
     for (size_t i = 0; i < n; i++) {
         codes[i] = pred[i];
         if (with_unknown && (conf[i] < thr || (oor && oor[i] > cutoff))) codes[i] = (int32_t)K;

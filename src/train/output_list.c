@@ -10,7 +10,7 @@
 static void write_names(H5adWriter *w, const Sources *s, const Config *c, const Dist *d) {
     if (d->rank != 0) return;
     size_t N = s->first[s->n];
-    char **names = xmalloc((N ? N : 1) * sizeof(char *));
+    char **names = xcalloc_for(N ? N : 1, sizeof(char *), "output: obs names of %zu cells", N);
     for (size_t f = 0; f < s->n; f++) {
         H5ad *h = h5ad_open(s->path[f], NULL, c->use_gene_ids, NULL);
         char **v = h5ad_obs_names(h, 0, h5ad_n_obs(h));
@@ -26,7 +26,8 @@ static void write_names(H5adWriter *w, const Sources *s, const Config *c, const 
 // kida_source (the file) and kida_modality of this rank's cells [start, start + n), as categoricals.
 static void write_origin(H5adWriter *w, const Sources *s, size_t start, size_t n) {
     size_t n_mod = 0;
-    int32_t *src = xmalloc((n ? n : 1) * sizeof(int32_t)), *mod = xmalloc((n ? n : 1) * sizeof(int32_t));
+    int32_t *src = xcalloc_for(n ? n : 1, sizeof(int32_t), "output: kida_source of %zu cells", n);
+    int32_t *mod = xcalloc_for(n ? n : 1, sizeof(int32_t), "output: kida_modality of %zu cells", n);
     char **mods = xmalloc(s->n * sizeof(char *));
     for (size_t f = 0; f < s->n; f++) {
         size_t m = 0;

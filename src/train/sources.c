@@ -137,7 +137,7 @@ const char *sources_label(const Sources *s, char *buf, size_t len) {
 int32_t *sources_read_column(const Sources *s, const char *key, const Config *c, const Dist *d, char ***cats,
                              size_t *n_cats) {
     size_t N = s->first[s->n];
-    int32_t *codes = xmalloc((N ? N : 1) * sizeof(int32_t));
+    int32_t *codes = xcalloc_for(N ? N : 1, sizeof(int32_t), "labels '%s' of %zu cells", key, N);
     StrMap index = strmap_new(64);
     char **all = NULL;
     size_t n_all = 0;
@@ -147,11 +147,11 @@ int32_t *sources_read_column(const Sources *s, const char *key, const Config *c,
         char **fc = NULL;
         int32_t *fcodes = h5ad_obs_labels(h, key, 0, n, &fc, &nc);
         h5ad_close(h);
-        int32_t *to = xmalloc((nc ? nc : 1) * sizeof(int32_t));   // file category -> united category
+        int32_t *to = xcalloc_for(nc ? nc : 1, sizeof(int32_t), "%s: labels '%s' of %zu categories", s->path[f], key, nc);
         for (size_t k = 0; k < nc; k++) {
             int64_t at = strmap_get(&index, fc[k], -1);
             if (at < 0) {
-                all = xrealloc(all, (n_all + 1) * sizeof(char *));
+                all = xrealloc_for(all, szmul(n_all + 1, sizeof(char *)), "labels '%s': %zu categories", key, n_all + 1);
                 all[n_all] = xstrdup(fc[k]);
                 strmap_put(&index, fc[k], (int64_t)n_all, NULL);
                 at = (int64_t)n_all++;

@@ -32,7 +32,7 @@ static void drop_genes(Csr *b, const int64_t *ids, float p, uint64_t seed, uint6
 }
 
 uint8_t *train_decay_mask(const Model *m) {
-    uint8_t *mask = xcalloc(m->n_params, 1);
+    uint8_t *mask = xcalloc_for(m->n_params, 1, "training: weight-decay mask of %zu parameters", m->n_params);
     size_t sizes[N_PARAM_TENSORS], at = 0;
     model_param_shapes(&m->cfg, sizes);
     for (size_t i = 0; i < N_PARAM_TENSORS; i++) {
@@ -79,7 +79,7 @@ static void student_loss(const Model *m, const float *logits, const float *embed
                          const float *soft, size_t s0, size_t c, size_t n, const TrainOptions *o, float *dlogits,
                          float *demb, double out[2]) {
     size_t K = m->cfg.K, C = m->cfg.C;
-    double *rows = xmalloc((c ? c : 1) * sizeof(double));  // per-cell KD, summed in batch order
+    double *rows = xcalloc_for(c ? c : 1, sizeof(double), "training: distillation loss of %zu cells", c);  // per-cell KD, summed in batch order
     for (size_t i = 0; i < c; i++) rows[i] = kd_forward(logits + i * K, soft + i * K, 1, K, o->tau);
     if (c) kd_backward(dlogits, logits, soft, c, K, o->tau, o->alpha / (float)n);
     out[0] = grad_reduce_sum_rows(d, rows, c, n) / (double)n;
@@ -87,16 +87,18 @@ static void student_loss(const Model *m, const float *logits, const float *embed
     out[1] = 0;
     if (o->beta == 0.0f) return;
     // the clustering loss sees the whole global batch, in global batch order
-    float *q = xmalloc((c ? c : 1) * K * sizeof(float));
+#define CL_WHAT "training: clustering loss of a batch of %zu cells x width %zu x %zu classes", n, C, K
+    float *q = xmalloc_for(szmul(szmul(c ? c : 1, K), sizeof(float)), CL_WHAT);
     if (c) softmax_rows(q, logits, c, K, 1.0f);
-    float *E = xmalloc(n * C * sizeof(float)), *Q = xmalloc(n * K * sizeof(float));
+    float *E = xmalloc_for(szmul(szmul(n, C), sizeof(float)), CL_WHAT), *Q = xmalloc_for(szmul(szmul(n, K), sizeof(float)), CL_WHAT);
     dist_allgatherv_f32(d, embedding, c * C, E, NULL);
     dist_allgatherv_f32(d, q, c * K, Q, NULL);
     // each rank computes its own rows of the similarity matrix; the rows of U = S Q are gathered
     // and every rank forms the K x K sums from all of them in batch order
     AdaBlock blk;
     ada_block_begin(&blk, E, Q, n, C, K, s0, c);
-    double *U = xmalloc(n * K * sizeof(double));
+    double *U = xmalloc_for(szmul(szmul(n, K), sizeof(double)), CL_WHAT);
+#undef CL_WHAT
     dist_allgatherv_f64(d, blk.U, c * K, U, NULL);
     ada_block_sum(&blk, Q, U);
     free(U);
@@ -120,9 +122,11 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
     size_t nb = train_n_batches(td->n_ids, o->batch), K = m->cfg.K, C = m->cfg.C;
     if (first_batch >= nb) return nb;
     // this epoch's order and this rank's slices of batches first_batch..nb-1
-    size_t *perm = xmalloc(td->n_ids * sizeof(size_t));
+#define EPOCH_WHAT "training: epoch of %zu cells in batches of %zu", td->n_ids, o->batch
+    size_t *perm = xcalloc_for(td->n_ids, sizeof(size_t), EPOCH_WHAT);
     rng_permutation(perm, td->n_ids, o->seed, (uint64_t)RNG_STREAM_SHUFFLE * 1000003u + o->phase_id * 10007u + epoch);
-    size_t *s0 = xmalloc(nb * sizeof(size_t)), *cnt = xmalloc(nb * sizeof(size_t)), *off = xmalloc((nb + 1) * sizeof(size_t));
+    size_t *s0 = xcalloc_for(nb, sizeof(size_t), EPOCH_WHAT), *cnt = xcalloc_for(nb, sizeof(size_t), EPOCH_WHAT);
+    size_t *off = xcalloc_for(szadd(nb, 1), sizeof(size_t), EPOCH_WHAT);
     size_t n_mine = 0;
     for (size_t t = first_batch; t < nb; t++) {
         size_t bsz = t + 1 < nb ? o->batch : td->n_ids - t * o->batch;
@@ -130,7 +134,7 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         off[t] = n_mine;
         n_mine += cnt[t];
     }
-    int64_t *want = xmalloc((n_mine ? n_mine : 1) * sizeof(int64_t));
+    int64_t *want = xcalloc_for(n_mine ? n_mine : 1, sizeof(int64_t), EPOCH_WHAT);
     for (size_t t = first_batch; t < nb; t++)
         for (size_t i = 0; i < cnt[t]; i++) want[off[t] + i] = td->ids[perm[t * o->batch + s0[t] + i]];
     float *soft = NULL;
@@ -138,11 +142,13 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
 
     size_t maxc = 0;
     for (size_t t = first_batch; t < nb; t++) maxc = cnt[t] > maxc ? cnt[t] : maxc;
-    float *dlogits = xmalloc((maxc ? maxc : 1) * K * sizeof(float));
-    float *demb = xmalloc((maxc ? maxc : 1) * C * sizeof(float));
-    float *probs = xmalloc((maxc ? maxc : 1) * K * sizeof(float));
-    int32_t *lab = xmalloc((maxc ? maxc : 1) * sizeof(int32_t));
-    double *rowloss = xmalloc((maxc ? maxc : 1) * sizeof(double));
+    size_t mK = szmul_for(maxc ? maxc : 1, K, EPOCH_WHAT), mC = szmul_for(maxc ? maxc : 1, C, EPOCH_WHAT);
+    float *dlogits = xcalloc_for(mK, sizeof(float), EPOCH_WHAT);
+    float *demb = xcalloc_for(mC, sizeof(float), EPOCH_WHAT);
+    float *probs = xcalloc_for(mK, sizeof(float), EPOCH_WHAT);
+    int32_t *lab = xcalloc_for(maxc ? maxc : 1, sizeof(int32_t), EPOCH_WHAT);
+    double *rowloss = xcalloc_for(maxc ? maxc : 1, sizeof(double), EPOCH_WHAT);
+#undef EPOCH_WHAT
     size_t total_steps = o->epochs * nb;
     double t0 = wall_time(), win_loss = 0;
     size_t win_steps = 0, win_cells = 0;
@@ -155,8 +161,8 @@ size_t train_epoch(Model *m, const Dist *d, const TrainData *td, const TrainOpti
         struct ModelCuda *gpu = o->gpu;
         if (gpu) model_cuda_zero_grad(gpu);
         else model_zero_grad(m);
-        memset(dlogits, 0, (maxc ? maxc : 1) * K * sizeof(float));
-        memset(demb, 0, (maxc ? maxc : 1) * C * sizeof(float));
+        memset(dlogits, 0, mK * sizeof(float));
+        memset(demb, 0, mC * sizeof(float));
         uint64_t dropout_step = (o->phase_id << 40) + *step;
         if (c && gpu) model_cuda_forward(gpu, &b, ids, dropout_step, o->seed);
         else if (c) model_forward(m, &b, ids, dropout_step, o->seed);

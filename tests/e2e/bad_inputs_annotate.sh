@@ -15,6 +15,10 @@ expect_fail "unknown vector path" 'KIDA_CPU_PATH=avx9' env KIDA_CPU_PATH=avx9 "$
 # a lower vector path can be chosen (every CPU has the portable one)
 KIDA_CPU_PATH=portable "$KIDA" --version | grep -q 'kernels: portable' || fail "KIDA_CPU_PATH=portable not taken"
 pass "KIDA_CPU_PATH=portable"
+# the HDF5 library the process runs on (docs/io.md: how a site checks that its own HDF5 is used)
+"$KIDA" --version | grep -Eq '^HDF5: [0-9]+\.[0-9]+\.[0-9]+ loaded \(built against [0-9]+\.[0-9]+\.[0-9]+\)$' ||
+    { "$KIDA" --version; fail "kida --version does not name the HDF5 library"; }
+pass "kida --version names the HDF5 library"
 printf 'epochs = 2\nbatchsize = 4\n' >"$WORK/bad.conf"
 expect_fail "unknown key in config file" 'bad.conf:2' "$KIDA" annotate --config "$WORK/bad.conf"
 expect_fail "missing gmt" 'gene set file' "$KIDA" annotate $SMALL --gmt "$WORK/none.gmt" --out "$WORK/o.h5ad"

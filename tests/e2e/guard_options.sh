@@ -11,16 +11,18 @@ expect_fail "--lr -1" 'bad value for `lr` (got -1' "$KIDA" annotate $SMALL --lr 
 expect_fail "--kd-temperature 0" 'bad value for `kd-temperature`' "$KIDA" annotate $SMALL --kd-temperature 0 $O
 expect_fail "--layers 2^62" 'bad value for `layers` (got 4611686018427387904' "$KIDA" annotate $SMALL --layers 4611686018427387904 $O
 expect_fail "--width 1e9" 'bad value for `width` (got 1000000000' "$KIDA" annotate $SMALL --width 1000000000 $O
+# the widest the kernels take (was accepted up to 8192, then refused after preprocessing)
+expect_fail "--width 8192" 'bad value for `width` (got 8192' "$KIDA" annotate $SMALL --width 8192 --heads 8 $O
 expect_fail "--threads 100000" 'bad value for `threads`' "$KIDA" annotate $SMALL --threads 100000 $O
 expect_fail "--holdout 0.999" 'bad value for `holdout`' "$KIDA" annotate $SMALL --holdout 0.999 $O
 expect_fail "--epochs 0" 'epochs 0 trains no teacher' "$KIDA" annotate $SMALL --epochs 0 $O
 expect_fail "--alpha 0 --beta 0" 'student would learn nothing' "$KIDA" annotate $SMALL --alpha 0 --beta 0 $O
-"$KIDA" annotate --help | grep -q -- '--width N .*(range \[1, 8192\], default: 128)' || fail "--help does not state the range of --width"
+"$KIDA" annotate --help | grep -q -- '--width N .*(range \[1, 4096\], default: 128)' || fail "--help does not state the range of --width"
 pass "--help states the ranges"
 expect_fail "network larger than BLAS sizes" 'too large for BLAS' \
-    "$KIDA" annotate $SMALL --width 8192 --heads 8 --batch-size 1048576 $O
+    "$KIDA" annotate $SMALL --width 4096 --heads 8 --batch-size 1048576 $O
 expect_fail "network larger than the memory" 'the network needs' \
-    "$KIDA" annotate $SMALL --width 8192 --heads 8 --layers 256 --batch-size 2 $O
+    "$KIDA" annotate $SMALL --width 4096 --heads 8 --layers 256 --batch-size 2 $O
 $PYH5 - "$WORK" <<'PY' || exit 99
 import sys, shutil, h5py, numpy as np
 w = sys.argv[1]

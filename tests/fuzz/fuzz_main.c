@@ -1,8 +1,9 @@
 // fuzz_main: the libFuzzer entry point for one target (chosen at build time with
 // -DKIDA_FUZZ_TARGET=\"name\"). Each input is written to a file in /dev/shm (the parsers read
 // files) and read by the target; a FATAL (a refused input: the expected outcome) jumps back here
-// instead of ending the process, and every HDF5 object left open is closed. A crash, a sanitizer
-// report, a timeout or an out-of-memory report is a finding.
+// instead of ending the process, and every HDF5 object and file descriptor left open is closed.
+// A crash, a sanitizer report, a timeout or an out-of-memory report is a finding.
+#include <dirent.h>
 #include <hdf5.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "io/gzline.h"
 #include "io/h5util.h"
 #include "tests/fuzz/targets.h"
 
@@ -38,6 +40,34 @@ static void close_all_hdf5(void) {
     }
 }
 
+// File descriptors open now, as a bitmap over [0, FD_MAX) (read from /proc/self/fd).
+enum { FD_MAX = 1 << 16 };
+static void fds_open(uint8_t *map) {
+    memset(map, 0, FD_MAX / 8);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return;
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd != self && fd >= 0 && fd < FD_MAX) map[fd / 8] |= (uint8_t)(1u << (fd % 8));
+    }
+    closedir(d);
+}
+
+// Closes the descriptors opened since `before` was taken: a FATAL leaves the reader's file open
+// (gzlines_open's gzFile, a config file). Without this, after `ulimit -n` refused inputs in one
+// process fopen below failed and the harness aborted, which libFuzzer counted as a deadly signal.
+static void close_new_fds(const uint8_t *before) {
+    static uint8_t now[FD_MAX / 8];
+    fds_open(now);
+    for (int i = 0; i < FD_MAX / 8; i++) {
+        unsigned fresh = now[i] & ~before[i] & 0xffu;
+        for (int b = 0; fresh && b < 8; b++)
+            if (fresh & (1u << b) && 8 * i + b > 2) close(8 * i + b);
+    }
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     h5u_init();
@@ -56,9 +86,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
+    static uint8_t before[FD_MAX / 8];
+    fds_open(before);
     log_at_fatal(back_from_fatal);
     if (setjmp(g_back) == 0) t->run(path);
     close_all_hdf5();
+    gzlines_close_all();   // the text readers' zlib state (about 100 kB each) and file
+    close_new_fds(before);
     H5Eclear2(H5E_DEFAULT);
     unlink(path);
     return 0;
