@@ -646,15 +646,20 @@ hid_t h5u_write_dset(hid_t loc, const char *name, hid_t filetype, hid_t memtype,
     hid_t sp = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (rank > 0 && total >= 4096) {
-        // chunks of about 64K elements, whole rows for 2-D
-        hsize_t ch[2];
+        // chunks of about 64K elements: whole trailing dimensions, a block of the first one
+        hsize_t ch[H5S_MAX_RANK];
+        if (rank > H5S_MAX_RANK) FATAL("a bug in kida", "h5u_write_dset: '%s' has %d dimensions", name, rank);
         if (rank == 1) ch[0] = total < 65536 ? total : 65536;
         else {
-            hsize_t c = dims[1] ? dims[1] : 1, r = 65536 / c;
+            hsize_t c = 1;
+            for (int i = 1; i < rank; i++) {
+                ch[i] = dims[i] ? dims[i] : 1;
+                c = c * ch[i] < 65536 ? c * ch[i] : 65536;
+            }
+            hsize_t r = 65536 / c;
             ch[0] = r < 1 ? 1 : r > dims[0] ? dims[0] : r;
-            ch[1] = c;
         }
-        H5Pset_chunk(dcpl, rank, ch);
+        if (H5Pset_chunk(dcpl, rank, ch) < 0) write_fail(path, "chunking dataset", name);
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, 4);
     }
