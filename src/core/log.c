@@ -125,14 +125,20 @@ void *xrealloc(void *p, size_t n) {
     return q;
 }
 
-#define OOM_FOR(n, what_fmt)                    \
-    do {                                        \
-        char what[512];                         \
-        va_list ap;                             \
-        va_start(ap, what_fmt);                 \
+// what[512]: the caller's what_fmt and its variable arguments, formatted.
+#define FORMAT_WHAT(what, what_fmt)                 \
+    char what[512];                                 \
+    do {                                            \
+        va_list ap;                                 \
+        va_start(ap, what_fmt);                     \
         vsnprintf(what, sizeof what, what_fmt, ap); \
-        va_end(ap);                             \
-        out_of_memory(n, what);                 \
+        va_end(ap);                                 \
+    } while (0)
+
+#define OOM_FOR(n, what_fmt)          \
+    do {                              \
+        FORMAT_WHAT(what, what_fmt);  \
+        out_of_memory(n, what);       \
     } while (0)
 
 void *xmalloc_for(size_t n, const char *what_fmt, ...) {
@@ -157,14 +163,10 @@ void *xrealloc_for(void *p, size_t n, const char *what_fmt, ...) {
                   "(`kida COMMAND --help` states each option's range)"
 
 // The fatal error of the checked size arithmetic: WHAT (from what_fmt): size overflow (DETAIL).
-#define SIZE_FATAL(what_fmt, ...)                                                        \
-    do {                                                                                 \
-        char what[512];                                                                  \
-        va_list ap;                                                                      \
-        va_start(ap, what_fmt);                                                          \
-        vsnprintf(what, sizeof what, what_fmt, ap);                                      \
-        va_end(ap);                                                                      \
-        fatal_at(file, line, HINT_SIZE, "%s: size overflow (" __VA_ARGS__);               \
+#define SIZE_FATAL(what_fmt, ...)                                           \
+    do {                                                                    \
+        FORMAT_WHAT(what, what_fmt);                                        \
+        fatal_at(file, line, HINT_SIZE, "%s: size overflow (" __VA_ARGS__); \
     } while (0)
 
 size_t szmul_at(const char *file, int line, size_t a, size_t b, const char *what_fmt, ...) {

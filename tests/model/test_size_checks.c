@@ -16,16 +16,8 @@
 #include "model/layers.h"
 #include "model/matmul.h"
 #include "model/model.h"
+#include "tests/io/check.h"
 
-static int fails = 0;
-#define CHECK(cond, ...)                  \
-    do {                                  \
-        if (!(cond)) {                    \
-            printf("FAIL: " __VA_ARGS__); \
-            printf("\n");                 \
-            fails++;                      \
-        }                                 \
-    } while (0)
 
 // Runs fn in a child; passes when it exits 1 and its stderr holds every one of want (up to 3,
 // NULL-terminated) and a HINT line.
@@ -117,10 +109,10 @@ int main(void) {
                  (const char *[]){"linear_forward: inputs (N = 4, IC = 1099511627776, OC = 8)", "a BLAS int", NULL});
     expect_fatal("attention", attn_tokens, (const char *[]){"attention: 2147483649 tokens", "a BLAS int", NULL});
 
-    if (fails) {
-        printf("test_size_checks: %d failure(s)\n", fails);
+    if (n_fail) {
+        printf("test_size_checks: %d failure(s)\n", n_fail);
         return 1;
     }
-    printf("test_size_checks: all passed\n");
+    printf("test_size_checks: all %d passed\n", n_pass);
     return 0;
 }
