@@ -81,20 +81,19 @@ void h5filters_setup(void) {
     static int done = 0;
     if (done) return;
     done = 1;
-    // Before the first HDF5 call: libhdf5 reads HDF5_PLUGIN_PATH once, when its plugin module starts,
-    // and on some installs a folder appended later (H5PLappend) was not searched.
-    if (!getenv("HDF5_PLUGIN_PATH")) {
-        char list[512] = "";
-        for (size_t i = 0; i < sizeof PLUGIN_DIRS / sizeof *PLUGIN_DIRS; i++)
-            if (access(PLUGIN_DIRS[i], R_OK | X_OK) == 0 && strlen(list) + strlen(PLUGIN_DIRS[i]) + 2 < sizeof list) {
-                if (*list) strcat(list, ":");
-                strcat(list, PLUGIN_DIRS[i]);
-            }
-        if (*list) setenv("HDF5_PLUGIN_PATH", list, 0);
-    }
-    if (H5Zregister(&LZF_CLASS) < 0) log_warn("HDF5 refused kida's LZF decoder: files written with compression='lzf' cannot be read");
+    // libhdf5 reads HDF5_PLUGIN_PATH once, when its plugin module starts, and on some installs a
+    // folder appended later (H5PLappend) was not searched: without a path of the user's, Debian's
+    // folders become the path before the first HDF5 call; after the user's, they are appended.
+    int user_path = getenv("HDF5_PLUGIN_PATH") != NULL;
+    char list[512] = "";
     for (size_t i = 0; i < sizeof PLUGIN_DIRS / sizeof *PLUGIN_DIRS; i++)
-        if (access(PLUGIN_DIRS[i], R_OK | X_OK) == 0) H5PLappend(PLUGIN_DIRS[i]);
+        if (access(PLUGIN_DIRS[i], R_OK | X_OK) == 0 && strlen(list) + strlen(PLUGIN_DIRS[i]) + 2 < sizeof list) {
+            if (*list) strcat(list, ":");
+            strcat(list, PLUGIN_DIRS[i]);
+        }
+    if (!user_path && *list) setenv("HDF5_PLUGIN_PATH", list, 0);
+    if (H5Zregister(&LZF_CLASS) < 0) log_warn("HDF5 refused kida's LZF decoder: files written with compression='lzf' cannot be read");
+    for (char *dir = user_path && *list ? strtok(list, ":") : NULL; dir; dir = strtok(NULL, ":")) H5PLappend(dir);
 }
 
 // The Debian package that decodes filter id, or NULL.
