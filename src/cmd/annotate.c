@@ -185,6 +185,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
                 p0 = phase_clock();
                 sq = infer_rows(&S.cfg, &f.map, S.gene_zero, S.params, &q.x, 64, f.gpu);
                 phase_since("student inference", p0, q.count);
+                if (!strcmp(c->final_label, "blend")) predictions_blend(&sq, &tq);
             }
             if (rc == 0) {
                 s_oor = fit_oor(&f, &S);

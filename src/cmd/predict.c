@@ -27,17 +27,24 @@ int cmd_predict(const Config *c, const Dist *d) {
     ModelSpec spec;
     modelfile_read_spec(c->model, &spec);
     const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";
+    int blend = !strcmp(which, "student") && !strcmp(c->final_label, "blend");   // --final blend: both models
     PathwayMap map = pathmap_build(spec.pw.P, spec.prep.G, spec.pw.path_ptr, spec.pw.member_gene);
     Dataset q;
     dataset_open_query(&q, &spec.prep, c, d);
     output_check_query(c->query);
-    log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model, which, spec.prep.G, spec.pw.P,
-             spec.K, q.n_total);
+    log_info("model %s (%s): %zu genes, %zu pathways, %zu classes; query %zu cells", c->model,
+             blend ? "student + teacher, --final blend" : which, spec.prep.G, spec.pw.P, spec.K, q.n_total);
     outputs_check_size(c, q.n_total, spec.mc.C);
     Model m;
     model_init(&m, &spec.mc, &map, 1, 0);
     modelfile_read_params(c->model, which, &m, 0);
-    Predictions p = predictions_alloc(q.count, &spec.mc);
+    Predictions p = predictions_alloc(q.count, &spec.mc), pt = {0};
+    Model t = {0};
+    if (blend) {
+        model_init(&t, &spec.mc, &map, 1, 0);
+        modelfile_read_params(c->model, "teacher", &t, 0);
+        pt = predictions_alloc(q.count, &spec.mc);
+    }
     PhaseClock read = {0, 0}, infer = {0, 0};   // sums over the blocks
     for (size_t lo = 0; lo < q.count; lo += DATASET_BLOCK) {
         size_t n = q.count - lo < DATASET_BLOCK ? q.count - lo : DATASET_BLOCK;
@@ -45,6 +52,7 @@ int cmd_predict(const Config *c, const Dist *d) {
         Csr x = dataset_query_rows(&q, &spec.prep, q.start + lo, n, 1);
         PhaseClock t1 = phase_clock();
         infer_into(&p, lo, &spec.mc, &map, spec.prep.zero, m.params, &x, 64, gpu);
+        if (blend) infer_into(&pt, lo, &spec.mc, &map, spec.prep.zero, t.params, &x, 64, gpu);
         PhaseClock t2 = phase_clock();
         read.wall += t1.wall - t0.wall, read.cpu += t1.cpu - t0.cpu;
         infer.wall += t2.wall - t1.wall, infer.cpu += t2.cpu - t1.cpu;
@@ -52,6 +60,11 @@ int cmd_predict(const Config *c, const Dist *d) {
     }
     phase_add("read + preprocess", read.wall, read.cpu, q.count);
     phase_add("inference", infer.wall, infer.cpu, q.count);
+    if (blend) {
+        predictions_blend(&p, &pt);
+        predictions_free(&pt);
+        model_free(&t);
+    }
     OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
                     .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
     OutputLabels l = outputs_write(c, d, &o);

@@ -101,6 +101,7 @@ static const OptSpec OPTS[] = {
     {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student", R(0.001, 1)},
     {"anchor-min", T_INT, "10", O(anchor_min), CMD_ANNOTATE, 0, "at least this many anchors per predicted type (all its cells when it has fewer)", "Student", R(0, 1000000000)},
     {"anchor-groups", T_CHOICE, "type", O(anchor_groups), CMD_ANNOTATE, "type|type-modality", "anchors per predicted type (the paper), or per type within each query modality", "Student"},
+    {"final", T_CHOICE, "student", O(final_label), CMD_ANNOTATE | CMD_PREDICT, "student|blend", "the label and probabilities written: the student's, or the mean of the student's and the teacher's probabilities (--mode kida; predict: a model holding both)", "Student"},
     {"alpha", T_FLOAT, "0.8", O(alpha), CMD_ANNOTATE, 0, "weight of the distillation loss", "Student", R(0, 100)},
     {"beta", T_FLOAT, "0.2", O(beta), CMD_ANNOTATE, 0, "weight of the adaptive clustering loss", "Student", R(0, 100)},
     {"kd-temperature", T_FLOAT, "3", O(kd_temperature), CMD_ANNOTATE, 0, "distillation temperature", "Student", R(0.01, 100)},

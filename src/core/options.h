@@ -45,7 +45,7 @@ typedef struct {
     char *optimizer, *lr_schedule, *class_weights;
     int best_checkpoint;
     // student
-    char *mode, *student_init, *anchor_groups;
+    char *mode, *student_init, *anchor_groups, *final_label;
     long student_epochs, student_min_steps, anchor_min;
     double anchor_fraction, alpha, beta, kd_temperature;
     // predict / outputs

@@ -89,6 +89,15 @@ static void finish(Predictions *pp, size_t at, size_t n) {
     }
 }
 
+void predictions_blend(Predictions *s, const Predictions *t) {
+    size_t nk = s->n * s->K;
+    for (size_t j = 0; j < nk; j++) {
+        float q = 0.5f * (s->probs[j] + t->probs[j]);
+        s->logits[j] = logf(q > 1e-30f ? q : 1e-30f);   // softmax of these logits is q again
+    }
+    finish(s, 0, s->n);
+}
+
 void predictions_free(Predictions *p) {
     free(p->logits); free(p->probs); free(p->entropy); free(p->conf); free(p->pred); free(p->emb); free(p->attn);
     memset(p, 0, sizeof *p);

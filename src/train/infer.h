@@ -31,5 +31,9 @@ Predictions predictions_alloc(size_t n, const ModelConfig *cfg);
 void infer_into(Predictions *p, size_t at, const ModelConfig *cfg, const PathwayMap *map, const float *gene_zero,
                 const float *params, const Csr *x, size_t batch, int gpu);
 #define INFER_GPU_BATCH 512
+// The two models together (--final blend): s's probabilities become the mean of s's and t's
+// (same cells, same classes), and its logits, label, confidence and entropy follow; the embedding
+// and attention stay s's.
+void predictions_blend(Predictions *s, const Predictions *t);
 void predictions_free(Predictions *p);
 #endif

@@ -88,6 +88,27 @@ assert len(t) == b.n_obs and (t.label == "B cell").all() and (t.teacher_label ==
 print("B-cell query ok:", len(oc.cat.categories), "cell_type clusters")
 PY
 pass "predict: unused types dropped from the categories, --over-clustering, the table replaced with --overwrite"
+# --final: the student's probabilities, or their mean with the teacher's; predict at the default
+# gives annotate's probabilities (the same default)
+for f in student blend default; do
+    fo="--final $f"; [ $f = default ] && fo=""
+    "$KIDA" predict --model "$WORK/m.h5" --query data/pbmc_v3_query.h5ad --out "$WORK/f_$f.h5ad" $fo --quiet \
+        >"$WORK/logf" 2>&1 || { cat "$WORK/logf"; fail "predict --final $f"; }
+done
+$PYH5 - "$WORK" <<'PY' || fail "--final blend"
+import sys, anndata as ad, numpy as np
+w = sys.argv[1]
+a, s, b, d = (ad.read_h5ad(f"{w}/{n}.h5ad") for n in ("a", "f_student", "f_blend", "f_default"))
+ps, pb, pt = s.obsm["kida_proba"], b.obsm["kida_proba"], a.obsm["kida_teacher_proba"]
+assert np.abs(ps - pt).max() > 1e-3, "student = teacher: the check below could not fail"
+assert np.allclose(pb, (ps + pt) / 2, atol=1e-6), np.abs(pb - (ps + pt) / 2).max()
+cls = np.asarray(a.uns["kida"]["classes"])
+assert (b.obs.kida_label_raw.astype(str).values == cls[pb.argmax(1)]).all()
+assert np.allclose(b.obs.kida_conf.values, pb.max(1), atol=1e-6)
+assert np.allclose(d.obsm["kida_proba"], a.obsm["kida_proba"], atol=1e-6), "predict's default differs from annotate's"
+print("--final blend ok:", int((b.obs.kida_label_raw.values != s.obs.kida_label_raw.values).sum()), "labels moved by the teacher")
+PY
+pass "--final blend: the mean of the two models' probabilities; predict's default = annotate's"
 # most cells unknown: a WARNING; --quiet: no summary
 "$KIDA" predict --model "$WORK/m.h5" --query data/pbmc_v3_query.h5ad --out "$WORK/u.h5ad" --unknown-threshold 0.99999 \
     >"$WORK/logu" 2>&1 || { cat "$WORK/logu"; fail "predict --unknown-threshold"; }

@@ -25,7 +25,7 @@ export OMPI_CC="$CC" MPICH_CC="$CC"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 CFLAGS="-std=gnu11 -g -O1 $SAN -fsanitize=fuzzer-no-link -D_GNU_SOURCE -I$S/src -I$S -I$B ${HDF5_CFLAGS:-}
         -DKIDA_PKGDATADIR=\"/nonexistent\" -DKIDA_SRCDIR=\"$S\""
-SRC="$S/src/core/log.c $S/src/core/options.c $S/src/core/csr.c $S/src/core/strmap.c $S/src/core/atomic.c
+SRC="$S/src/core/log.c $S/src/core/options.c $S/src/core/confpath.c $S/src/core/csr.c $S/src/core/strmap.c $S/src/core/atomic.c
      $S/src/core/exactsum.c $S/src/core/signals.c $S/src/core/cpu.c $S/mpi/dist.c $S/src/io/h5util.c $S/src/io/h5vlen.c
      $S/src/io/h5filters.c $S/src/io/h5ad_read.c $S/src/io/h5ad_labels.c $S/src/io/h5ad_write.c $S/src/io/h5ad_rows.c
      $S/src/io/h5ad_copy.c $S/src/io/inspect.c $S/src/io/xvalues.c $S/src/io/gzline.c $S/src/io/gmt.c

@@ -49,6 +49,14 @@ def main():
     for k, col in cols.items():
         if col in obs:
             res[k] = score.classification(truth, obs[col].to_numpy(), ref_types)
+    # teacher + student together, for the ensemble ablation: the arg-max of the mean of the two
+    # probability matrices (arithmetic) and of their log-probabilities (geometric)
+    if "kida_proba" in q.obsm and "kida_teacher_proba" in q.obsm:
+        names = np.asarray([str(c) for c in q.uns["kida"]["proba_columns"]])
+        ps, pt = np.asarray(q.obsm["kida_proba"]), np.asarray(q.obsm["kida_teacher_proba"])
+        res["ens"] = score.classification(truth, names[np.argmax(ps + pt, axis=1)], ref_types)
+        res["ens_geo"] = score.classification(
+            truth, names[np.argmax(np.log(ps + 1e-12) + np.log(pt + 1e-12), axis=1)], ref_types)
     res.update(res["kida"])  # the headline: the label kida writes
     if info.get("left_out"):  # novel-type benchmark: the left-out type should come back `unknown`
         res["left_out"] = info["left_out"]
