@@ -9,39 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "model/layers.h"
 #include "model/matmul.h"
 #include "model/model.h"
 #include "tests/io/check.h"
+#include "tests/io/run_child.h"
 
+
+typedef struct { void (*fn)(void); } Call;
+static void call(void *c) { ((Call *)c)->fn(); }
 
 // Runs fn in a child; passes when it exits 1 and its stderr holds every one of want (up to 3,
 // NULL-terminated) and a HINT line.
 static void expect_fatal(const char *name, void (*fn)(void), const char *want[]) {
-    int fd[2];
-    if (pipe(fd) != 0) { perror("pipe"); exit(99); }
-    pid_t pid = fork();
-    if (pid < 0) { perror("fork"); exit(99); }
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn();
-        _exit(0);   // fn returned: no fatal error
-    }
-    close(fd[1]);
     char err[4096];
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof err && (r = read(fd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-    err[n] = '\0';
-    close(fd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    int code = run_child(call, &(Call){fn}, err, sizeof err);
     CHECK(code == KIDA_EXIT_FATAL, "%s: exit %d (want %d); stderr: %s", name, code, KIDA_EXIT_FATAL, err);
     for (size_t i = 0; want[i]; i++) CHECK(strstr(err, want[i]), "%s: error lacks '%s'; stderr: %s", name, want[i], err);
     CHECK(strstr(err, "HINT: "), "%s: no HINT line; stderr: %s", name, err);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "tests/io/run_child.h"
+
 static int t_fail = 0;
 
 #define CHECK(cond, ...)                                                                      \
@@ -67,31 +69,11 @@ static inline void t_write_gz(const char *name, const char *text) {
 // Runs fn(arg) in a child; passes when the child exits with status 1 (FATAL) and its stderr
 // contains every string of `want` (NULL-terminated list). Prints the child's stderr on failure.
 static inline void t_expect_fatal(const char *what, void (*fn)(void *), void *arg, const char *const *want) {
-    int pfd[2];
-    fflush(stdout);
-    fflush(stderr);
-    if (pipe(pfd) != 0) t_setup_fail("pipe");
-    pid_t pid = fork();
-    if (pid < 0) t_setup_fail("fork");
-    if (pid == 0) {
-        close(pfd[0]);
-        dup2(pfd[1], 2);
-        if (!freopen("/dev/null", "w", stdout)) _exit(98);
-        fn(arg);
-        _exit(0);  // no FATAL: the test fails
-    }
-    close(pfd[1]);
     char err[8192];
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(pfd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-    err[n] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 1;
+    int code = run_child(fn, arg, err, sizeof err);
+    int ok = code == 1;
     for (const char *const *w = want; ok && *w; w++) ok = strstr(err, *w) != NULL;
     CHECK(ok, "FATAL: %s", what);
-    if (!ok) fprintf(stdout, "     child status %d, stderr:\n%s\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
+    if (!ok) fprintf(stdout, "     child status %d, stderr:\n%s\n", code, err);
 }
 #endif

@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "prep/genescore.h"
+#include "tests/io/run_child.h"
 
 static int n_fail = 0;
 #define CHECK(cond, ...)                                                                      \
@@ -44,31 +43,12 @@ static void twrite(const char *name, const char *text) {
 
 // Runs fn(arg) in a child: passes when it exits 1 with every string of want on stderr and a HINT.
 static void expect_fatal(const char *what, void (*fn)(void *), void *arg, const char *const *want) {
-    int pfd[2];
-    fflush(stdout);
-    if (pipe(pfd) != 0) exit(99);
-    pid_t pid = fork();
-    if (pid < 0) exit(99);
-    if (pid == 0) {
-        close(pfd[0]);
-        dup2(pfd[1], 2);
-        if (!freopen("/dev/null", "w", stdout)) _exit(98);
-        fn(arg);
-        _exit(0);
-    }
-    close(pfd[1]);
     char err[8192];
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof err && (r = read(pfd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-    err[n] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, "HINT: ");
+    int code = run_child(fn, arg, err, sizeof err);
+    int ok = code == 1 && strstr(err, "HINT: ");
     for (const char *const *w = want; ok && *w; w++) ok = strstr(err, *w) != NULL;
     CHECK(ok, "FATAL: %s", what);
-    if (!ok) printf("     status %d, stderr:\n%s\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
+    if (!ok) printf("     status %d, stderr:\n%s\n", code, err);
 }
 
 // ---- fixtures ------------------------------------------------------------------------------
