@@ -14,18 +14,25 @@
 #include "train/oor.h"
 #include "train/output.h"
 #include "train/preflight.h"
+#include "train/teacher_in.h"
 
 static size_t local_batch(const Config *c, const Dist *d) {
     return ((size_t)c->batch_size + (size_t)d->size - 1) / (size_t)d->size;
 }
 
 // The teacher: trained from scratch, or from the checkpoint's position; loaded as is when the
-// checkpoint is past the teacher phase. Returns 0 or KIDA_EXIT_RESUMABLE.
+// checkpoint is past the teacher phase or --teacher names a trained one. Returns 0 or
+// KIDA_EXIT_RESUMABLE.
 static int run_teacher(Fit *f, Model *T) {
     const Config *c = f->c;
     model_init(T, &f->spec.mc, &f->map, local_batch(c, f->d), 1);
     memcpy(T->gene_zero, f->spec.prep.zero, f->spec.mc.G * sizeof(float));
     model_init_weights(T, (uint64_t)c->seed);
+    if (c->teacher && *c->teacher) {
+        modelfile_read_params(c->teacher, "teacher", T, 0);
+        log_info("teacher: the one in %s (its training skipped)", c->teacher);
+        return 0;
+    }
     if (f->resumed) modelfile_read_params(f->ckpt_path, "teacher", T, f->st.phase == PHASE_TEACHER);
     if (f->resumed && f->st.phase != PHASE_TEACHER) return 0;
     float *w = fit_class_weights(f);
@@ -121,8 +128,10 @@ int cmd_annotate(const Config *c, const Dist *d) {
     fit_check_output(c->out, c->overwrite, "--out");
     fit_check_output(c->model_out, c->overwrite, "--model-out");
     outputs_check(c);
+    if (c->teacher && *c->teacher) teacher_in_check_file(c->teacher);
     Fit f;
     fit_setup(&f, c, d, c->out);
+    if (c->teacher && *c->teacher) teacher_in_check_spec(c->teacher, &f.spec);
     Dataset q;
     double t0 = wall_time();
     PhaseClock p0 = phase_clock();

@@ -9,7 +9,7 @@
 #include "core/atomic.h"
 #include "core/log.h"
 
-static const char *const INPUT_KEYS[] = {"reference", "query", "gmt", "genes", "gene-map", "model", "pred", "peaks"};
+static const char *const INPUT_KEYS[] = {"reference", "query", "gmt", "genes", "gene-map", "model", "pred", "peaks", "teacher"};
 static const char *const SHIPPED_KEYS[] = {"gmt", "genes"};   // names kida also finds in its own data
 
 static int in_list(const char *key, const char *const *list, size_t n) {

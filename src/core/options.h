@@ -53,6 +53,7 @@ typedef struct {
     int oor_unknown;
     int attn_all_layers;
     char *model, *out, *model_out;
+    char *teacher;  // annotate --teacher: a saved model whose teacher is used as is
     char *predictions_out, *over_clustering;
     int majority_voting;
     // checkpoints

@@ -19,7 +19,7 @@ static const char *const RESUMABLE[] = {"lr", "clip-grad", "epochs", "student-ep
 // content, so a moved file is the same input).
 static const char *const IGNORED[] = {"threads", "log-every", "quiet", "overwrite", "debug-sync", "checkpoint-every",
                                       "resume", "out", "model-out", "checkpoint-dir", "reference", "query", "gmt",
-                                      "genes", "gene-map", "model", "predictions-out", NULL};
+                                      "genes", "gene-map", "model", "predictions-out", "teacher", NULL};
 
 static int listed(const char *const *list, const char *key) {
     for (; *list; list++)
@@ -91,6 +91,7 @@ char *fingerprint_make(const Config *c) {
     add_inputs(out, "gmt", c->gmt);
     add_inputs(out, "genes", c->genes);
     add_inputs(out, "gene-map", c->gene_map);
+    add_inputs(out, "teacher", c->teacher);
     fclose(out);
     return buf;
 }
