@@ -99,6 +99,7 @@ static const OptSpec OPTS[] = {
     {"student-epochs", T_INT, "3", O(student_epochs), CMD_ANNOTATE, 0, "student epochs over the anchors", "Student", R(0, 1000000)},
     {"student-init", T_CHOICE, "teacher", O(student_init), CMD_ANNOTATE, "fresh|teacher", "student starts from new random weights (the paper) or from the teacher's", "Student"},
     {"student-min-steps", T_INT, "300", O(student_min_steps), CMD_ANNOTATE, 0, "train the student for at least this many steps (more epochs on small queries)", "Student", R(0, 1000000000)},
+    {"student-lr", T_FLOAT, "0", O(student_lr), CMD_ANNOTATE, 0, "the student's learning rate (0: --lr); it starts from the teacher, so it fine-tunes", "Student", R(0, 10)},
     {"anchor-fraction", T_FLOAT, "0.4", O(anchor_fraction), CMD_ANNOTATE, 0, "per predicted type, this fraction of lowest-entropy cells become anchors", "Student", R(0.001, 1)},
     {"anchor-min", T_INT, "10", O(anchor_min), CMD_ANNOTATE, 0, "at least this many anchors per predicted type (all its cells when it has fewer)", "Student", R(0, 1000000000)},
     {"anchor-groups", T_CHOICE, "type", O(anchor_groups), CMD_ANNOTATE, "type|type-modality", "anchors per predicted type (the paper), or per type within each query modality", "Student"},

@@ -47,7 +47,7 @@ typedef struct {
     // student
     char *mode, *student_init, *anchor_groups, *final_label;
     long student_epochs, student_min_steps, anchor_min;
-    double anchor_fraction, alpha, beta, kd_temperature;
+    double anchor_fraction, alpha, beta, kd_temperature, student_lr;
     // predict / outputs
     double unknown_threshold, oor_quantile;
     int oor_unknown;

@@ -12,7 +12,7 @@
 #include "core/strmap.h"
 
 // Options a resumed run may change (each change is warned about).
-static const char *const RESUMABLE[] = {"lr", "clip-grad", "epochs", "student-epochs", "student-min-steps",
+static const char *const RESUMABLE[] = {"lr", "clip-grad", "epochs", "student-epochs", "student-min-steps", "student-lr",
                                         "early-stop", "best-checkpoint", "unknown-threshold", "attn-all-layers",
                                         "device", "precision", "majority-voting", "over-clustering", NULL};
 // Left out: how the run is carried out (not what it computes), and paths (inputs are compared by

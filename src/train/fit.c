@@ -265,7 +265,7 @@ TrainOptions fit_train_options(const Fit *f, Phase phase, size_t epochs, const M
     o.epochs = epochs;
     o.batch = (size_t)c->batch_size;
     o.adam = adam_defaults();
-    o.adam.lr = (float)c->lr;
+    o.adam.lr = (float)(phase == PHASE_STUDENT && c->student_lr > 0 ? c->student_lr : c->lr);
     o.adam.adamw = !strcmp(c->optimizer, "adamw");
     o.adam.weight_decay = (float)c->weight_decay;
     o.adam.clip_norm = (float)c->clip_grad;
