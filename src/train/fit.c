@@ -207,16 +207,13 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     if (c->resume && path_exists(f->ckpt_path)) {
         ModelSpec old;
         modelfile_read_spec(f->ckpt_path, &old);
-        int same = old.mc.G == f->spec.mc.G && old.mc.P == f->spec.mc.P && old.mc.M == f->spec.mc.M &&
-                   old.mc.K == f->spec.mc.K && old.mc.C == f->spec.mc.C && old.mc.L == f->spec.mc.L &&
-                   old.mc.NH == f->spec.mc.NH;
-        for (size_t g = 0; same && g < old.prep.G; g++) same = !strcmp(old.prep.gene_names[g], f->spec.prep.gene_names[g]);
+        char why[512];
+        const char *diff = modelspec_diff(&old, &f->spec, why, sizeof why);
         fingerprint_check(f->ckpt_path, old.fingerprint, f->spec.fingerprint);
         modelspec_free(&old);
-        if (!same)
+        if (diff)
             FATAL("resume with the same data and model options, or start afresh without --resume",
-                  "%s: checkpoint was written for other data or model options (genes, pathways, classes or dimensions differ)",
-                  f->ckpt_path);
+                  "%s: checkpoint was written for other data or model options (%s)", f->ckpt_path, diff);
         if (!modelfile_read_state(f->ckpt_path, &f->st))
             FATAL("start afresh without --resume", "%s: file holds a model but no training state", f->ckpt_path);
         f->resumed = 1;

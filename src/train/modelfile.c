@@ -311,6 +311,44 @@ int modelfile_read_state(const char *path, TrainState *st) {
     return 1;
 }
 
+#define DIFF(...) (snprintf(buf, n, __VA_ARGS__), buf)
+static const char *size_diff(const char *what, size_t m, size_t run, char *buf, size_t n) {
+    return m == run ? NULL : DIFF("%s differ: the model has %zu, this run %zu", what, m, run);
+}
+
+const char *modelspec_diff(const ModelSpec *m, const ModelSpec *run, char *buf, size_t n) {
+    const char *d;
+    if ((d = size_diff("the classes", m->K, run->K, buf, n))) return d;
+    for (size_t k = 0; k < m->K; k++)
+        if (strcmp(m->classes[k], run->classes[k]))
+            return DIFF("class %zu differs: the model has `%s`, this reference `%s`", k + 1, m->classes[k], run->classes[k]);
+    if ((d = size_diff("the model genes", m->prep.G, run->prep.G, buf, n))) return d;
+    for (size_t g = 0; g < m->prep.G; g++) {
+        if (strcmp(m->prep.gene_names[g], run->prep.gene_names[g]))
+            return DIFF("model gene %zu differs: the model has %s, this run %s", g + 1, m->prep.gene_names[g],
+                        run->prep.gene_names[g]);
+        float a[2] = {m->prep.mean[g], m->prep.std[g]}, b[2] = {run->prep.mean[g], run->prep.std[g]};
+        for (int j = 0; j < 2; j++)
+            if (!(fabsf(a[j] - b[j]) <= 1e-4f * (1.0f + fabsf(b[j]))))
+                return DIFF("gene %s has %s %.6g in the model and %.6g in this reference: the model was trained on "
+                            "other cells", m->prep.gene_names[g], j ? "standard deviation" : "mean", a[j], b[j]);
+    }
+    if ((d = size_diff("the pathway tokens", m->pw.P, run->pw.P, buf, n))) return d;
+    for (size_t p = 0; p < m->pw.P; p++) {
+        if (strcmp(m->pw.names[p], run->pw.names[p]))
+            return DIFF("pathway token %zu differs: the model has %s, this run %s", p + 1, m->pw.names[p], run->pw.names[p]);
+        size_t c = m->pw.path_ptr[p + 1] - m->pw.path_ptr[p];
+        if (c != run->pw.path_ptr[p + 1] - run->pw.path_ptr[p] || m->pw.path_ptr[p] != run->pw.path_ptr[p] ||
+            memcmp(m->pw.member_gene + m->pw.path_ptr[p], run->pw.member_gene + run->pw.path_ptr[p], c * sizeof(int32_t)))
+            return DIFF("pathway token %s has other member genes in the model", m->pw.names[p]);
+    }
+    if ((d = size_diff("the widths (--width)", m->mc.C, run->mc.C, buf, n))) return d;
+    if ((d = size_diff("the layer counts (--layers)", m->mc.L, run->mc.L, buf, n))) return d;
+    if ((d = size_diff("the head counts (--heads)", m->mc.NH, run->mc.NH, buf, n))) return d;
+    return size_diff("the MLP widths", m->mc.F, run->mc.F, buf, n);
+}
+#undef DIFF
+
 void modelspec_free(ModelSpec *s) {
     prep_stats_free(&s->prep);
     pathways_free(&s->pw);

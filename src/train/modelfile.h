@@ -54,6 +54,10 @@ int modelfile_has(const char *path, const char *which);
 void modelfile_read_params(const char *path, const char *which, Model *m, int with_adam);
 // Reads the training state; returns 0 when the file has none.
 int modelfile_read_state(const char *path, TrainState *st);
+// NULL when the model `m` (read from a file) is the network of this run's `run`: the same classes,
+// model genes and their preprocessing statistics (to 1e-4, the last bits of a sum's order), pathway
+// tokens with their members, and dimensions. Else the first difference, written into buf (n bytes).
+const char *modelspec_diff(const ModelSpec *m, const ModelSpec *run, char *buf, size_t n);
 void modelspec_free(ModelSpec *s);
 void trainstate_free(TrainState *st);
 #endif
