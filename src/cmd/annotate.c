@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "analysis/novelty.h"
 #include "cmd/commands.h"
 #include "cmd/outputs.h"
 #include "core/log.h"
@@ -152,15 +153,17 @@ int cmd_annotate(const Config *c, const Dist *d) {
         t_oor = fit_oor(&f, &T);
         t_score = xmalloc((q.count ? q.count : 1) * sizeof(float));
         oor_score(&t_oor, tq.emb, q.count, t_score);
-        // cells out of reference are never anchors (with --oor-quantile)
+        // cells of the teacher's novel-type clusters are never anchors: a type the reference lacks
+        // would be taught to the student as its nearest known type
+        Novelty tn = {0};
+        if (c->novel_cutoff > 0 && !strcmp(c->mode, "kida"))
+            tn = novelty_find(tq.emb, tq.conf, t_score, q.count, T.cfg.C, c->novel_resolution, c->novel_cutoff,
+                              c->novel_distance ? t_oor.cutoff : NAN,
+                              NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
         int32_t *pred = xmalloc((q.count ? q.count : 1) * sizeof(int32_t));
-        size_t n_out = 0;
-        for (size_t i = 0; i < q.count; i++) {
-            int out = c->oor_unknown && t_score[i] > t_oor.cutoff;
-            pred[i] = out ? -1 : tq.pred[i];
-            n_out += out;
-        }
-        n_out = dist_sum_size(d, n_out);
+        for (size_t i = 0; i < q.count; i++) pred[i] = tn.novel && tn.novel[i] ? -1 : tq.pred[i];
+        if (tn.n_novel) log_info("anchors: the %zu cells of the teacher's novel-type clusters are not anchors", tn.n_novel);
+        novelty_free(&tn);
         size_t n_anchor = 0;
         int64_t *anchors = pick_anchors(c, d, &q, &tq, pred, f.spec.K, &n_anchor);
         free(pred);
@@ -169,8 +172,6 @@ int cmd_annotate(const Config *c, const Dist *d) {
         f.st.n_anchor = n_anchor;
         log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type%s)", n_anchor, q.n_total,
                  100 * c->anchor_fraction, strcmp(c->anchor_groups, "type-modality") ? "" : " and modality");
-        log_info("out of reference (teacher): %zu of %zu query cells beyond the %.3g quantile of the reference hold-out "
-                     "(%zu cells, cut-off %.4g)", n_out, q.n_total, c->oor_quantile, t_oor.n_holdout, t_oor.cutoff);
         if (!strcmp(c->mode, "kida")) {
             model_init(&S, &f.spec.mc, &f.map, local_batch(c, d), 1);
             have_student = 1;
@@ -210,7 +211,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
                         .hist = f.st.hist, .n_hist = f.st.n_hist, .oor_flag = c->oor_unknown,
                         .oor_score = ki ? t_score : s_score, .teacher_oor_score = t_score,
-                        .oor_cutoff = ki ? t_oor.cutoff : s_oor.cutoff, .teacher_oor_cutoff = t_oor.cutoff};
+                        .oor_cutoff = ki ? t_oor.cutoff : s_oor.cutoff};
         const OorModel *fo = ki ? &t_oor : &s_oor;
         o.oor_holdout = fo->holdout;
         o.holdout_conf = fo->holdout_conf;

@@ -1,9 +1,12 @@
 // outputs: see outputs.h (outputs_summary is in summary.c).
 #include "cmd/outputs.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "analysis/majority.h"
+#include "analysis/novelty.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/runstats.h"
@@ -88,6 +91,29 @@ static Majority vote(const Config *c, const Dist *d, const OutputSpec *o, const 
 }
 
 OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
+    Novelty nv = {0};
+    char **ncats = NULL;
+    if (c->novel_cutoff > 0) {  // before the labels: with --oor-unknown a novel cell is unknown
+        PhaseClock t0 = phase_clock();
+        double far = o->oor_score && c->novel_distance ? o->oor_cutoff : NAN;
+        nv = novelty_find(o->final->emb, o->final->conf, o->oor_score, o->final->n, o->final->C, c->novel_resolution,
+                          c->novel_cutoff, far, NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
+        phase_since("novel types", t0, o->final->n);
+        ncats = xmalloc((nv.n_clusters ? nv.n_clusters : 1) * sizeof(char *));
+        for (size_t k = 0; k < nv.n_clusters; k++) {
+            char b[32];
+            snprintf(b, sizeof b, "%zu", k);
+            ncats[k] = xstrdup(b);
+        }
+        o->novel = nv.novel;
+        o->novel_cluster = nv.cluster;
+        o->novel_cats = ncats;
+        o->n_novel_cats = nv.n_clusters;
+        o->cluster_conf = nv.cluster_conf;
+        o->cluster_score = nv.cluster_score;
+        o->novel_cutoff = c->novel_cutoff;
+        o->novel_resolution = c->novel_resolution;
+    }
     OutputLabels l = output_labels(o, d);
     Majority m = {0};
     if (majority_on(c)) {
@@ -107,6 +133,12 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
              o->unknown_threshold);
     o->majority = o->over_cluster = NULL;
     o->cluster_cats = NULL;
+    o->novel = NULL;
+    o->novel_cluster = NULL;
+    o->novel_cats = NULL;
+    o->cluster_conf = o->cluster_score = NULL;
     majority_free(&m);
+    strv_free(ncats, nv.n_clusters);
+    novelty_free(&nv);
     return l;
 }

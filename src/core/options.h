@@ -50,6 +50,8 @@ typedef struct {
     double anchor_fraction, alpha, beta, kd_temperature, student_lr;
     // predict / outputs
     double unknown_threshold, oor_quantile;
+    double novel_cutoff, novel_resolution;
+    int novel_distance;
     int oor_unknown;
     int attn_all_layers;
     char *model, *out, *model_out;

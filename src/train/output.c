@@ -42,6 +42,10 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
             free(h);
         }
     }
+    if (o->novel) {
+        h5ad_write_uns_f64(w, "kida/novel_cutoff", o->novel_cutoff);
+        h5ad_write_uns_f64(w, "kida/novel_resolution", o->novel_resolution);
+    }
     if (o->hist && o->n_hist) {
         float *h = xmalloc_for(szmul(szmul(o->n_hist, 5), sizeof(float)), "output: training history of %zu epochs", o->n_hist);
         for (size_t i = 0; i < o->n_hist * 5; i++) h[i] = (float)o->hist[i];
@@ -83,9 +87,12 @@ void output_write(const OutputSpec *o, const OutputLabels *l, const Dist *d) {
         h5ad_write_obs_categorical_used(w, "kida_majority_voting", o->majority, n, l->cats, l->n_cats);
         h5ad_write_obs_categorical_used(w, "kida_over_clustering", o->over_cluster, n, o->cluster_cats, o->n_cluster_cats);
     }
-    if (o->oor_score) {
-        h5ad_write_obs_f32(w, "kida_oor_score", o->oor_score, n);
-        h5ad_write_obs_bool(w, "kida_out_of_reference", l->oor, n);
+    if (o->oor_score) h5ad_write_obs_f32(w, "kida_oor_score", o->oor_score, n);
+    if (l->oor) h5ad_write_obs_bool(w, "kida_out_of_reference", l->oor, n);
+    if (o->novel) {
+        h5ad_write_obs_categorical_used(w, "kida_novel_cluster", o->novel_cluster, n, o->novel_cats, o->n_novel_cats);
+        h5ad_write_obs_f32(w, "kida_cluster_conf", o->cluster_conf, n);
+        if (o->cluster_score) h5ad_write_obs_f32(w, "kida_cluster_oor_score", o->cluster_score, n);
     }
     if (o->teacher_oor_score && o->teacher != p) h5ad_write_obs_f32(w, "kida_teacher_oor_score", o->teacher_oor_score, n);
     h5ad_write_obs_f32(w, "kida_conf", p->conf, n);

@@ -26,14 +26,21 @@ typedef struct {
     size_t n_anchor;
     size_t n_total;             // query cells over all ranks
     double unknown_threshold;
-    const float *oor_score;     // this rank's out-of-reference scores (final model), or NULL
+    const float *oor_score;     // this rank's distances from the reference (final model), or NULL
     const float *teacher_oor_score;  // the same from the teacher, or NULL
-    double oor_cutoff;          // a score above it is out of reference (NAN or oor_flag 0: no flag)
-    double teacher_oor_cutoff;  // the teacher's
-    int oor_flag;               // 1: out-of-reference cells are labelled unknown
+    double oor_cutoff;          // a cluster of median score above it is novel (NAN: no such rule)
+    int oor_flag;               // 1: out-of-reference (novel) cells are labelled unknown
     const float *oor_holdout;   // (n_oor_holdout) the reference hold-out's scores, ascending
     const float *holdout_conf;  // (n_oor_holdout) and their max probabilities, ascending
     size_t n_oor_holdout;
+    // novel types (analysis/novelty.h), or NULL: this rank's cells' cluster, whether it is novel
+    // (kida_out_of_reference), its median confidence and (annotate) its median kida_oor_score
+    const uint8_t *novel;
+    const int32_t *novel_cluster;  // (n) codes of novel_cats
+    char *const *novel_cats;
+    size_t n_novel_cats;
+    const float *cluster_conf, *cluster_score;
+    double novel_cutoff, novel_resolution;
     const char *mode;           // "kida", "ki" or "predict"
     const double *hist;         // (n_hist,5) per-epoch history, or NULL
     size_t n_hist;
@@ -52,13 +59,14 @@ typedef struct {
     int32_t *label, *label_raw;      // (n) kida_label (unknown: code K), kida_label_raw
     int32_t *teacher, *teacher_raw;  // (n) kida_teacher_label(_raw), or NULL without a teacher
     uint8_t *is_anchor;              // (n) or NULL without anchors
-    uint8_t *oor;                    // (n) kida_out_of_reference, or NULL without scores
+    uint8_t *oor;                    // (n) kida_out_of_reference (the cell's cluster is novel), or NULL
     int64_t *count;                  // (n_cats) kida_label cells of all ranks per code
     size_t n_unknown, n_total;       // all ranks: kida_label unknown, cells
 } OutputLabels;
 
 // Collective: the labels of o's cells, with the unknown rule (max probability below
-// o->unknown_threshold or, with o->oor_flag, a score above the cut-off) and the counts over ranks.
+// o->unknown_threshold or, with o->oor_flag, a cell of a novel-type cluster) and the counts over
+// ranks.
 OutputLabels output_labels(const OutputSpec *o, const Dist *d);
 void output_labels_free(OutputLabels *l);
 // Collective: every rank writes its rows (labels l, made by output_labels from o). Categorical

@@ -8,13 +8,13 @@
 static char UNKNOWN[] = "unknown";
 
 // Codes of n cells: the predicted class, or K (unknown) below the threshold or out of reference
-// (oor[i] above cutoff; oor may be NULL) when with_unknown.
-static int32_t *label_codes(const int32_t *pred, const float *conf, const float *oor, double cutoff, size_t n, size_t K,
-                            double thr, int with_unknown) {
+// (novel[i]; novel may be NULL) when with_unknown.
+static int32_t *label_codes(const int32_t *pred, const float *conf, const uint8_t *novel, size_t n, size_t K, double thr,
+                            int with_unknown) {
     int32_t *codes = xcalloc_for(n ? n : 1, sizeof(int32_t), "output: labels of %zu cells", n);
     for (size_t i = 0; i < n; i++) {
         codes[i] = pred[i];
-        if (with_unknown && (conf[i] < thr || (oor && oor[i] > cutoff))) codes[i] = (int32_t)K;
+        if (with_unknown && (conf[i] < thr || (novel && novel[i]))) codes[i] = (int32_t)K;
     }
     return codes;
 }
@@ -39,20 +39,18 @@ OutputLabels output_labels(const OutputSpec *o, const Dist *d) {
     l.cats = xmalloc((K + 1) * sizeof(char *));
     for (size_t k = 0; k < K; k++) l.cats[k] = o->spec->classes[k];
     l.cats[K] = UNKNOWN;
-    // out-of-reference cells are unknown with --oor-unknown
-    const float *flag = o->oor_flag && !isnan(o->oor_cutoff) ? o->oor_score : NULL;
-    const float *tflag = o->oor_flag && !isnan(o->teacher_oor_cutoff) ? o->teacher_oor_score : NULL;
-    l.label = label_codes(p->pred, p->conf, flag, o->oor_cutoff, n, K, o->unknown_threshold, 1);
-    l.label_raw = label_codes(p->pred, p->conf, NULL, 0, n, K, 0, 0);
+    // out-of-reference (novel) cells are unknown with --oor-unknown
+    l.label = label_codes(p->pred, p->conf, o->oor_flag ? o->novel : NULL, n, K, o->unknown_threshold, 1);
+    l.label_raw = label_codes(p->pred, p->conf, NULL, n, K, 0, 0);
     if (o->teacher) {
         const Predictions *t = o->teacher;
-        l.teacher = label_codes(t->pred, t->conf, tflag, o->teacher_oor_cutoff, n, K, o->unknown_threshold, 1);
-        l.teacher_raw = label_codes(t->pred, t->conf, NULL, 0, n, K, 0, 0);
+        l.teacher = label_codes(t->pred, t->conf, NULL, n, K, o->unknown_threshold, 1);
+        l.teacher_raw = label_codes(t->pred, t->conf, NULL, n, K, 0, 0);
     }
     if (o->anchors) l.is_anchor = anchor_flags(o->anchors, o->n_anchor, o->query->start, n);
-    if (o->oor_score) {
+    if (o->novel) {
         l.oor = xcalloc(n ? n : 1, 1);
-        for (size_t i = 0; i < n; i++) l.oor[i] = !isnan(o->oor_cutoff) && o->oor_score[i] > o->oor_cutoff;
+        memcpy(l.oor, o->novel, n);
     }
     l.count = xcalloc(K + 1, sizeof(int64_t));
     for (size_t i = 0; i < n; i++)

@@ -3,7 +3,7 @@
 # order, never overwritten without --overwrite); categorical columns without unused categories;
 # --majority-voting (Leiden over-clusters, or --over-clustering COLUMN), the same on 1 and 2
 # ranks; the end-of-run summary (types, unknown share and its WARNING, phases, outputs, next
-# commands), absent with --quiet.
+# commands), absent with --quiet; the novel-type columns (kida_out_of_reference by cluster).
 . "$TOP_SRCDIR/tests/e2e/lib.sh"
 export PYTHONWARNINGS=ignore
 for cmd in annotate predict; do
@@ -50,7 +50,21 @@ assert oc.nunique() > 5
 for c in oc.unique():
     m = oc == c
     assert mv[m].nunique() == 1 and lab[m].value_counts().iloc[0] == (lab[m] == mv[m].iloc[0]).sum(), c
-print("outputs ok:", oc.nunique(), "over-clusters,", int((mv != lab).sum()), "cells relabelled")
+# novel types: kida_out_of_reference is the cell's cluster's median confidence below the cut-off
+# (the distance rule is off by default); a cluster is all or nothing; the label is untouched
+# without --oor-unknown
+oor, cl = a.obs.kida_out_of_reference.values, a.obs.kida_novel_cluster.astype(str).values
+cc, cut = a.obs.kida_cluster_conf.values, float(a.uns["kida"]["novel_cutoff"])
+assert oor.dtype == bool and cut == 0.8 and np.array_equal(oor, cc < cut)
+assert "kida_cluster_oor_score" not in a.obs
+assert (a.obs.kida_label.astype(str) == a.obs.kida_label_raw.astype(str)).all()
+conf = a.obs.kida_conf.values
+assert len(set(cl)) > 1
+for c in set(cl):   # one cluster: one median confidence, computed from its cells
+    m = cl == c
+    assert len(set(cc[m])) == 1 and abs(np.median(conf[m]) - cc[m][0]) < 1e-6, c
+nov = oor
+print("outputs ok:", oc.nunique(), "over-clusters,", int((mv != lab).sum()), "cells relabelled,", int(oor.sum()), "out of reference")
 PY
 pass "kida_proba_df, proba_columns, predictions table, used categories, majority voting"
 # the table is never overwritten without --overwrite: refused before any work

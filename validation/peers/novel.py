@@ -2,7 +2,7 @@
 """Novel cell types (the paper's Supp. Fig. S1): leave each reference type out in turn.
 
     KIDA=build/kida novel.py SPLIT_DIR OUT_DIR [--seeds "0 1"] [--what all|kida|peers] [--min-cells 10]
-        [-- EXTRA_KIDA_OPTIONS]
+        [--types "B cell,Monocyte"] [-- EXTRA_KIDA_OPTIONS]
 
 For every type that both the reference and the query hold (at least --min-cells query cells), the
 reference loses that type; kida (defaults) and CellTypist (prob-match, p 0.5: `Unassigned`) then
@@ -33,6 +33,7 @@ def main():
     p.add_argument("--seeds", default="0 1")
     p.add_argument("--what", default="all", choices=["all", "kida", "peers"])
     p.add_argument("--min-cells", type=int, default=10)
+    p.add_argument("--types", default="", help="only these left-out types (comma-separated); default all")
     a = p.parse_args(argv)
     import anndata as ad
     info = json.load(open(os.path.join(a.split_dir, "split.json")))
@@ -41,6 +42,8 @@ def main():
     query = ad.read_h5ad(os.path.join(a.split_dir, "query.h5ad"), backed="r")
     counts = query.obs["cell_type"].astype(str).value_counts()
     shared = [t for t in info["ref_types"] if counts.get(t, 0) >= a.min_cells]
+    if a.types:
+        shared = [t for t in shared if t in a.types.split(",")]
     ref = None
     for t in shared:
         d = os.path.join(a.out_dir, safe(t))

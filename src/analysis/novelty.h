@@ -1,0 +1,50 @@
+// novelty: query cells of a type the reference lacks. A classifier gives such cells a known
+// label (the softmax has no "none of these"), but it is unsure of them as a group, or embeds them
+// far from every reference type: the query is over-clustered coarsely (Leiden, modularity, on the
+// 15-NN graph of the model's embedding) and a cluster is called novel when its median confidence
+// (max probability) is below a cut-off or, given distances from the reference, its median
+// distance is above a cut-off. A whole cluster must be unsure or far, so the few hard cells of a
+// known type stay labelled (docs/results.md, "Novel cell types", for the evidence and cut-offs).
+//
+// Collective: rank r's cells are rows [start, start + n) of the query. At most
+// max_cells cells (every s-th in global order) are gathered and clustered on rank 0;
+// every other cell joins the cluster with the nearest centroid. Cluster medians are over the
+// clustered cells. 1 and N ranks give the same result (the sample and its order do not depend on
+// the ranks).
+#ifndef KIDA_NOVELTY_H
+#define KIDA_NOVELTY_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpi/dist.h"
+
+// Cells clustered on rank 0 at the most in kida (exact kNN: O(cells^2 x width)).
+#define NOVELTY_MAX_CELLS 20000
+
+typedef struct {
+    int32_t *cluster;         // (n) this rank's cells' cluster, 0 = the largest
+    float *cluster_conf;      // (n) the median confidence of the cell's cluster
+    float *cluster_score;     // (n) the median distance of the cell's cluster, or NULL without distances
+    uint8_t *novel;           // (n) 1: the cell's cluster is novel
+    size_t n_clusters;        // over all ranks
+    size_t n_novel_clusters;
+    size_t n_novel;           // cells in novel clusters, all ranks
+    size_t n_clustered;       // cells clustered by Leiden (the rest by nearest centroid)
+} Novelty;
+
+// Per-cluster medians: conf (n) of cells with cluster codes cl (n) in [0, n_clusters) into
+// med (n_clusters); a cluster without cells gets 1 (never novel).
+void novelty_cluster_medians(float *med, const float *conf, const int32_t *cl, size_t n, size_t n_clusters);
+// The nearest of the k centroids (k,C) to each of the n rows of x (n,C) into cl (n); ties: the
+// lower code.
+void novelty_nearest(int32_t *cl, const float *x, size_t n, const double *centroid, size_t k, size_t C);
+// The whole rule on this rank's n cells: emb (n,C) and conf (n) of a model. resolution: Leiden's;
+// cutoff: a cluster's median confidence below it is novel; score (n, or NULL): each cell's
+// distance from the reference, and a cluster whose median score is above score_cutoff (NAN: no
+// such rule) is novel too; max_cells: at most this many cells are clustered (NOVELTY_MAX_CELLS in
+// kida). Needs igraph (HAVE_IGRAPH); without it every cell is one cluster, never novel, and a
+// warning says so.
+Novelty novelty_find(const float *emb, const float *conf, const float *score, size_t n, size_t C, double resolution,
+                     double cutoff, double score_cutoff, size_t max_cells, uint64_t seed, const Dist *d);
+void novelty_free(Novelty *v);
+#endif
