@@ -153,10 +153,11 @@ int cmd_annotate(const Config *c, const Dist *d) {
         t_oor = fit_oor(&f, &T);
         t_score = xmalloc((q.count ? q.count : 1) * sizeof(float));
         oor_score(&t_oor, tq.emb, q.count, t_score);
-        // cells of the teacher's novel-type clusters are never anchors: a type the reference lacks
-        // would be taught to the student as its nearest known type
+        // with --oor-unknown, the cells of the teacher's novel-type clusters are never anchors (they
+        // will be unknown; a type the reference lacks is not taught as its nearest known type). Not
+        // by default: it cost the student on DLPFC and on PBMC without monocytes (docs/results.md)
         Novelty tn = {0};
-        if (c->novel_cutoff > 0 && !strcmp(c->mode, "kida"))
+        if (c->oor_unknown && c->novel_cutoff > 0 && !strcmp(c->mode, "kida"))
             tn = novelty_find(tq.emb, tq.conf, t_score, q.count, T.cfg.C, c->novel_resolution, c->novel_cutoff,
                               c->novel_distance ? t_oor.cutoff : NAN,
                               NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);

@@ -99,8 +99,8 @@ void preflight_network(const ModelConfig *mc, size_t max_B, int n_models, const 
 
 void preflight_warn_unknown(size_t n_unknown, size_t n, double threshold) {
     if (n == 0 || 2 * n_unknown <= n) return;
-    log_warn("%zu of %zu cells (%.0f%%) are `unknown` (max probability below --unknown-threshold %.2f): the model is "
-             "unsure of most cells. Check that reference and query are of the same tissue and gene naming, train "
+    log_warn("%zu of %zu cells (%.0f%%) are `unknown` (max probability below --unknown-threshold %.2f, or with "
+             "--oor-unknown a novel-type cluster): the model is unsure of most cells. Check that reference and query are of the same tissue and gene naming, train "
              "longer (--epochs), or lower --unknown-threshold",
              n_unknown, n, 100.0 * (double)n_unknown / (double)n, threshold);
 }

@@ -67,6 +67,22 @@ nov = oor
 print("outputs ok:", oc.nunique(), "over-clusters,", int((mv != lab).sum()), "cells relabelled,", int(oor.sum()), "out of reference")
 PY
 pass "kida_proba_df, proba_columns, predictions table, used categories, majority voting"
+# --oor-unknown: the cells of novel clusters (a cut-off high enough that the small network has some)
+# are `unknown` in kida_label, and only they
+"$KIDA" annotate $SMALL --out "$WORK/nov.h5ad" --oor-unknown --novel-cutoff 0.99 >"$WORK/lognov" 2>&1 ||
+    { cat "$WORK/lognov"; fail "annotate --oor-unknown"; }
+grep -q "^anchors: the [0-9]* cells of the teacher's novel-type clusters are not anchors" "$WORK/lognov" ||
+    { cat "$WORK/lognov"; fail "--oor-unknown: no line on the anchors left out"; }
+$PYH5 - "$WORK/nov.h5ad" <<'PY' || fail "--oor-unknown"
+import sys, anndata as ad, numpy as np
+u = ad.read_h5ad(sys.argv[1])
+oor, lab = u.obs.kida_out_of_reference.values, u.obs.kida_label.astype(str).values
+assert 0 < oor.sum() < u.n_obs, oor.sum()
+assert np.array_equal(lab == "unknown", oor)
+assert (u.obs.kida_label_raw.astype(str).values != "unknown").all()
+print("--oor-unknown ok:", int(oor.sum()), "cells unknown")
+PY
+pass "--oor-unknown: novel clusters unknown, teacher's novel clusters no anchors"
 # the table is never overwritten without --overwrite: refused before any work
 cp "$WORK/a.tsv" "$WORK/a.keep"
 expect_fail "existing --predictions-out" "a.tsv: output file already exists (--predictions-out)" \

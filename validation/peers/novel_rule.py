@@ -3,7 +3,7 @@
 choosing its defaults.
 
     KIDA=build/kida novel_rule.py RUN [RUN ...] [--resolutions "0.5 1 2"] [--cutoffs "0.7 0.8 0.9"]
-        [--quantiles "0.95 0.99 off"]
+        [--quantiles "0.95 0.99 off"] [--calibrate "off 0.1"]
 
 Each RUN is the prefix of a kida_run.py run made with `--model-out RUN.model.h5` and
 KIDA_KEEP_OUTPUT=1 (RUN.h5ad, RUN.json, RUN.model.h5). For every resolution, `kida predict` on the
@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--resolutions", default="0.5 1 2")
     ap.add_argument("--cutoffs", default="0.7 0.8 0.9")
     ap.add_argument("--quantiles", default="0.95 0.99 off")
+    ap.add_argument("--calibrate", default="off", help="hold-out confidence quantiles q: cut-off min(cut-off, "
+                    "that quantile of uns kida/holdout_conf); 'off': the cut-off as given")
     ap.add_argument("--json", default="", help="also write the rows here")
     a = ap.parse_args()
     kida = os.environ.get("KIDA", "kida")
@@ -69,16 +71,19 @@ def main():
             ref_types = [str(c) for c in q.uns["kida"]["proba_columns"]]
             dist = q.obs["kida_oor_score"].to_numpy().astype(float)
             held = np.asarray(q.uns["kida"]["oor_holdout_scores"], dtype=float)
+            hconf = np.asarray(q.uns["kida"]["holdout_conf"], dtype=float)
             query = q.file.filename
             q.file.close()
             for res in a.resolutions.split():
                 cl, cc = clusters(kida, run, query, res, tmp)
                 cs = cluster_median(cl, dist)
-                for t, qt in itertools.product(a.cutoffs.split(), a.quantiles.split()):
+                for t, qt, cq in itertools.product(a.cutoffs.split(), a.quantiles.split(), a.calibrate.split()):
                     far = cs > np.quantile(held, float(qt)) if qt != "off" else np.zeros(len(lab), bool)
-                    flag = (cc < float(t)) | far
+                    cut = min(float(t), np.quantile(hconf, float(cq))) if cq != "off" else float(t)
+                    flag = (cc < cut) | far
                     pred = np.where(flag, "unknown", lab)
-                    row = {"run": os.path.basename(run), "resolution": float(res), "cutoff": float(t), "quantile": qt}
+                    row = {"run": os.path.basename(run), "resolution": float(res), "cutoff": float(t), "quantile": qt,
+                           "calibrate": cq}
                     if info.get("left_out"):
                         s = score.novel(truth, pred, info["left_out"], ref_types)
                         row.update(kind="novel", novel_f1=s["novel_f1"], known_accuracy=s["known_accuracy"],
@@ -93,15 +98,15 @@ def main():
     if a.json:
         json.dump(rows, open(a.json, "w"), indent=1)
     # one line per (resolution, cut-off): the mean novel F1 and the mean share of flagged cells elsewhere
-    print("\nresolution cutoff quantile | novel F1 mean (min) | known acc. with flags (mean) | "
+    print("\nresolution cutoff quantile calibrate | novel F1 mean (min) | known acc. with flags (mean) | "
           "flagged on full references mean (max)")
-    keys = sorted({(r["resolution"], r["cutoff"], r["quantile"]) for r in rows})
-    for k in keys:
-        nv = [r for r in rows if (r["resolution"], r["cutoff"], r["quantile"]) == k and r["kind"] == "novel"]
-        kn = [r for r in rows if (r["resolution"], r["cutoff"], r["quantile"]) == k and r["kind"] == "known"]
+    key = lambda r: (r["resolution"], r["cutoff"], r["quantile"], r["calibrate"])  # noqa: E731
+    for k in sorted({key(r) for r in rows}):
+        nv = [r for r in rows if key(r) == k and r["kind"] == "novel"]
+        kn = [r for r in rows if key(r) == k and r["kind"] == "known"]
         f1 = [r["novel_f1"] for r in nv]
         fl = [r["flagged"] for r in kn]
-        print(f"{k[0]:>10g} {k[1]:>6g} {k[2]:>8s} | {np.mean(f1) if f1 else float('nan'):.3f} ({min(f1) if f1 else float('nan'):.3f}) | "
+        print(f"{k[0]:>10g} {k[1]:>6g} {k[2]:>8s} {k[3]:>9s} | {np.mean(f1) if f1 else float('nan'):.3f} ({min(f1) if f1 else float('nan'):.3f}) | "
               f"{np.mean([r['known_accuracy'] for r in nv]) if nv else float('nan'):.3f} | "
               f"{np.mean(fl) if fl else float('nan'):.3f} ({max(fl) if fl else float('nan'):.3f})")
 
