@@ -15,6 +15,14 @@ static int cmp_f32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+double novelty_cutoff(double cutoff, const float *holdout_conf, size_t n, double q) {
+    if (n == 0 || !(q > 0)) return cutoff;
+    double pos = q * (double)(n - 1), v = holdout_conf[(size_t)pos];
+    size_t lo = (size_t)pos;
+    if (lo + 1 < n) v += (pos - (double)lo) * ((double)holdout_conf[lo + 1] - (double)holdout_conf[lo]);
+    return v < cutoff ? v : cutoff;
+}
+
 void novelty_cluster_medians(float *med, const float *conf, const int32_t *cl, size_t n, size_t n_clusters) {
     size_t *start = xcalloc_for(n_clusters + 1, sizeof(size_t), "novelty: %zu clusters", n_clusters);
     for (size_t i = 0; i < n; i++) start[cl[i] + 1]++;

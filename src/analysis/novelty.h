@@ -32,6 +32,12 @@ typedef struct {
     size_t n_clustered;       // cells clustered by Leiden (the rest by nearest centroid)
 } Novelty;
 
+// The reference hold-out's own confidence bounds the cut-off (--novel-holdout-quantile, 0.1): a
+// cluster is novel only when it is less sure than that share of the held-out reference cells (a
+// reference the model is unsure of, such as spatial layers, would otherwise make every query
+// cluster novel). The cut-off in use: min(cutoff, the q quantile (linear interpolation) of the n
+// ascending hold-out confidences); cutoff when n is 0 (kida predict: no reference) or q is 0.
+double novelty_cutoff(double cutoff, const float *holdout_conf, size_t n, double q);
 // Per-cluster medians: conf (n) of cells with cluster codes cl (n) in [0, n_clusters) into
 // med (n_clusters); a cluster without cells gets 1 (never novel).
 void novelty_cluster_medians(float *med, const float *conf, const int32_t *cl, size_t n, size_t n_clusters);

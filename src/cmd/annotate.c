@@ -158,7 +158,8 @@ int cmd_annotate(const Config *c, const Dist *d) {
         // by default: it cost the student on DLPFC and on PBMC without monocytes (docs/results.md)
         Novelty tn = {0};
         if (c->oor_unknown && c->novel_cutoff > 0 && !strcmp(c->mode, "kida"))
-            tn = novelty_find(tq.emb, tq.conf, t_score, q.count, T.cfg.C, c->novel_resolution, c->novel_cutoff,
+            tn = novelty_find(tq.emb, tq.conf, t_score, q.count, T.cfg.C, c->novel_resolution,
+                              novelty_cutoff(c->novel_cutoff, t_oor.holdout_conf, t_oor.n_holdout, c->novel_holdout_quantile),
                               c->novel_distance ? t_oor.cutoff : NAN,
                               NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
         int32_t *pred = xmalloc((q.count ? q.count : 1) * sizeof(int32_t));
@@ -173,6 +174,9 @@ int cmd_annotate(const Config *c, const Dist *d) {
         f.st.n_anchor = n_anchor;
         log_info("anchors: %zu of %zu query cells (%.0f%% lowest entropy per predicted type%s)", n_anchor, q.n_total,
                  100 * c->anchor_fraction, strcmp(c->anchor_groups, "type-modality") ? "" : " and modality");
+        if (n_anchor == 0 && !strcmp(c->mode, "kida"))
+            log_warn("no anchors: the student learns nothing and its labels are the teacher's (with --oor-unknown every "
+                     "query cluster of the teacher was novel)");
         if (!strcmp(c->mode, "kida")) {
             model_init(&S, &f.spec.mc, &f.map, local_batch(c, d), 1);
             have_student = 1;

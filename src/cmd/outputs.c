@@ -96,8 +96,9 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
     if (c->novel_cutoff > 0) {  // before the labels: with --oor-unknown a novel cell is unknown
         PhaseClock t0 = phase_clock();
         double far = o->oor_score && c->novel_distance ? o->oor_cutoff : NAN;
-        nv = novelty_find(o->final->emb, o->final->conf, o->oor_score, o->final->n, o->final->C, c->novel_resolution,
-                          c->novel_cutoff, far, NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
+        double cut = novelty_cutoff(c->novel_cutoff, o->holdout_conf, o->n_oor_holdout, c->novel_holdout_quantile);
+        nv = novelty_find(o->final->emb, o->final->conf, o->oor_score, o->final->n, o->final->C, c->novel_resolution, cut,
+                          far, NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
         phase_since("novel types", t0, o->final->n);
         ncats = xmalloc((nv.n_clusters ? nv.n_clusters : 1) * sizeof(char *));
         for (size_t k = 0; k < nv.n_clusters; k++) {
@@ -111,7 +112,7 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
         o->n_novel_cats = nv.n_clusters;
         o->cluster_conf = nv.cluster_conf;
         o->cluster_score = nv.cluster_score;
-        o->novel_cutoff = c->novel_cutoff;
+        o->novel_cutoff = cut;
         o->novel_resolution = c->novel_resolution;
     }
     OutputLabels l = output_labels(o, d);

@@ -3,7 +3,8 @@
 // whose cells are unsure. The missing blob must be flagged whole, no known cell flagged, by its
 // low confidence or (all confident) by its median distance from the reference; the same holds
 // when only a sample is clustered and the rest join the nearest centroid. The two
-// helpers (cluster medians, nearest centroid) are checked on hand-worked values.
+// helpers (cluster medians, nearest centroid) and the hold-out bound of the cut-off are checked
+// on hand-worked values.
 // Exit 0 pass, 1 fail, 77 without igraph.
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +31,12 @@ static void check_helpers(void) {
     // nearest of centroids (0,0) and (2,0): (0.9,5) -> 0, (1.1,-5) -> 1, (1,0) is a tie -> 0
     const double cen[4] = {0, 0, 2, 0};
     const float x[6] = {0.9f, 5, 1.1f, -5, 1, 0};
+    // the cut-off in use: min(cut-off, hold-out confidence quantile 0.1): 0.5 .. 1.0 -> 0.55
+    const float held[6] = {0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f};
+    double c1 = novelty_cutoff(0.8, held, 6, 0.1), c2 = novelty_cutoff(0.3, held, 6, 0.1), c3 = novelty_cutoff(0.8, held, 0, 0.1),
+           c4 = novelty_cutoff(0.8, held, 6, 0);
+    CHECK(fabs(c1 - 0.55) < 1e-6 && c2 == 0.3 && c3 == 0.8 && c4 == 0.8,
+          "cut-off bounded by the hold-out's 0.1 quantile (none without hold-out or at 0): %g %g %g %g", c1, c2, c3, c4);
     int32_t near[3];
     novelty_nearest(near, x, 3, cen, 2, 2);
     CHECK(near[0] == 0 && near[1] == 1 && near[2] == 0, "nearest centroid, ties to the lower code: %d %d %d", near[0],

@@ -72,11 +72,12 @@ assert agree >= 0.999 and same_x
 PY
     pass "3 ranks agree with 1 on lists"
     # the run summary: cells/s of every per-cell phase, then each rank's peak RSS (gathered)
-    for p in "reference read + preprocess" "query read + preprocess" "teacher inference" "student inference" write; do
+    for p in "reference read + preprocess" "query read + preprocess" "teacher inference" "student inference" \
+        "novel types" write; do
         grep "^summary: " "$WORK/log3" | grep -Fq "$p " || { cat "$WORK/log3"; fail "summary lacks '$p'"; }
     done
-    [ "$(grep '^summary: ' "$WORK/log3" | grep -o 'cells/s, CPU [0-9.]* s' | wc -l)" -eq 5 ] \
-        || { cat "$WORK/log3"; fail "summary: want cells/s and CPU seconds for 5 phases"; }
+    [ "$(grep '^summary: ' "$WORK/log3" | grep -o 'cells/s, CPU [0-9.]* s' | wc -l)" -eq 6 ] \
+        || { cat "$WORK/log3"; fail "summary: want cells/s and CPU seconds for 6 phases"; }
     for r in 0 1 2; do
         grep -Eq "^peak RSS rank $r: [1-9][0-9]* MiB$" "$WORK/log3" || { cat "$WORK/log3"; fail "no peak RSS line for rank $r"; }
     done

@@ -55,7 +55,9 @@ for c in oc.unique():
 # without --oor-unknown
 oor, cl = a.obs.kida_out_of_reference.values, a.obs.kida_novel_cluster.astype(str).values
 cc, cut = a.obs.kida_cluster_conf.values, float(a.uns["kida"]["novel_cutoff"])
-assert oor.dtype == bool and cut == 0.8 and np.array_equal(oor, cc < cut)
+assert oor.dtype == bool and 0 < cut <= 0.8 and np.array_equal(oor, cc < cut)
+held = np.sort(np.asarray(a.uns["kida"]["holdout_conf"]))   # the cut-off: at most the hold-out's 0.1 quantile
+assert abs(cut - min(0.8, np.quantile(held, 0.1))) < 1e-6, (cut, np.quantile(held, 0.1))
 assert "kida_cluster_oor_score" not in a.obs
 assert (a.obs.kida_label.astype(str) == a.obs.kida_label_raw.astype(str)).all()
 conf = a.obs.kida_conf.values
@@ -68,8 +70,8 @@ print("outputs ok:", oc.nunique(), "over-clusters,", int((mv != lab).sum()), "ce
 PY
 pass "kida_proba_df, proba_columns, predictions table, used categories, majority voting"
 # --oor-unknown: the cells of novel clusters (a cut-off high enough that the small network has some)
-# are `unknown` in kida_label, and only they
-"$KIDA" annotate $SMALL --out "$WORK/nov.h5ad" --oor-unknown --novel-cutoff 0.99 >"$WORK/lognov" 2>&1 ||
+# are `unknown` in kida_label, and only they (the cut-off as given: no hold-out bound)
+"$KIDA" annotate $SMALL --out "$WORK/nov.h5ad" --oor-unknown --novel-cutoff 0.99 --novel-holdout-quantile 0 >"$WORK/lognov" 2>&1 ||
     { cat "$WORK/lognov"; fail "annotate --oor-unknown"; }
 grep -q "^anchors: the [0-9]* cells of the teacher's novel-type clusters are not anchors" "$WORK/lognov" ||
     { cat "$WORK/lognov"; fail "--oor-unknown: no line on the anchors left out"; }
