@@ -60,13 +60,18 @@ Majority majority_leiden(const float *emb, size_t n, size_t C, uint64_t seed, co
     memcpy(m.cluster, cl + start, n * sizeof(int32_t));
     free(cl);
     m.n_cats = (size_t)n_cl;
-    m.cats = xmalloc((m.n_cats ? m.n_cats : 1) * sizeof(char *));
-    for (size_t k = 0; k < m.n_cats; k++) {
-        char b[32];
-        snprintf(b, sizeof b, "%zu", k);
-        m.cats[k] = xstrdup(b);
-    }
+    m.cats = majority_cluster_names(m.n_cats);
     return m;
+}
+
+char **majority_cluster_names(size_t k) {
+    char **cats = xmalloc((k ? k : 1) * sizeof(char *));
+    for (size_t i = 0; i < k; i++) {
+        char b[32];
+        snprintf(b, sizeof b, "%zu", i);
+        cats[i] = xstrdup(b);
+    }
+    return cats;
 }
 
 Majority majority_given(const int32_t *codes, size_t n, char *const *cats, size_t n_cats) {

@@ -31,6 +31,8 @@ double majority_resolution(size_t n);
 // (modularity, majority_resolution of the cell count, igraph's RNG seeded by seed), clusters
 // sent to every rank. The cost is rank 0's exact kNN: O(cells^2 x C).
 Majority majority_leiden(const float *emb, size_t n, size_t C, uint64_t seed, const Dist *d);
+// The names "0", "1", ... of k Leiden clusters (free with strv_free(cats, k)).
+char **majority_cluster_names(size_t k);
 // Over-clusters by given codes (this rank's n cells, -1: none; the cats are copied).
 Majority majority_given(const int32_t *codes, size_t n, char *const *cats, size_t n_cats);
 // The vote: label (n) codes in [0, n_labels) of this rank's cells; each cluster's most frequent

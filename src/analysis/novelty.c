@@ -65,14 +65,15 @@ void novelty_nearest(int32_t *cl, const float *x, size_t n, const double *centro
 }
 
 // The sampled cells (every step-th in global order) of this rank's rows [start, start + n),
-// packed: their emb rows into *e, their conf into *f, their score (or 0) into *s; returns how many.
+// packed: their emb rows into *e, their conf into *f and, when score is given, their score into
+// *s; returns how many.
 static size_t pack_sample(const float *emb, const float *conf, const float *score, size_t start, size_t n, size_t C,
                           size_t step, float **e, float **f, float **s) {
     size_t first = (start + step - 1) / step * step, m = 0;
     for (size_t g = first; g < start + n; g += step) m++;
     *e = xmalloc_for((m ? m : 1) * C * sizeof(float), "novelty: %zu cells x width %zu", m, C);
     *f = xmalloc_for((m ? m : 1) * sizeof(float), "novelty: %zu cells", m);
-    *s = xcalloc_for(m ? m : 1, sizeof(float), "novelty: %zu cells", m);
+    if (score) *s = xmalloc_for((m ? m : 1) * sizeof(float), "novelty: %zu cells", m);
     size_t j = 0;
     for (size_t g = first; g < start + n; g += step, j++) {
         memcpy(*e + j * C, emb + (g - start) * C, C * sizeof(float));
@@ -95,7 +96,7 @@ Novelty novelty_find(const float *emb, const float *conf, const float *score, si
     (void)emb; (void)conf; (void)score; (void)C; (void)resolution; (void)cutoff; (void)score_cutoff; (void)max_cells;
     (void)seed; (void)start;
     log_warn("novel types: this build has no igraph (apt-get install libigraph-dev, re-run configure); no cell is "
-             "flagged kida_novel");
+             "in kida_out_of_reference");
     for (size_t i = 0; i < n; i++) v.cluster_conf[i] = 1.0f;
     v.n_clusters = N ? 1 : 0;
     return v;
@@ -103,14 +104,16 @@ Novelty novelty_find(const float *emb, const float *conf, const float *score, si
     double t0 = wall_time();
     if (max_cells == 0) max_cells = NOVELTY_MAX_CELLS;
     size_t step = N > max_cells ? (N + max_cells - 1) / max_cells : 1;
-    float *se = NULL, *sf = NULL, *ss = NULL;
-    size_t m = pack_sample(emb, conf, score, start, n, C, step, &se, &sf, &ss), M = dist_sum_size(d, m);
+    float *se = NULL, *sf = NULL, *ss = NULL, *S = NULL;
+    size_t m = pack_sample(emb, conf, far ? score : NULL, start, n, C, step, &se, &sf, &ss), M = dist_sum_size(d, m);
     float *E = xmalloc_for((M ? M : 1) * C * sizeof(float), "novelty: %zu cells x width %zu", M, C);
     float *F = xmalloc_for((M ? M : 1) * sizeof(float), "novelty: %zu cells", M);
-    float *S = xmalloc_for((M ? M : 1) * sizeof(float), "novelty: %zu cells", M);
     dist_allgatherv_f32(d, se, m * C, E, NULL);
     dist_allgatherv_f32(d, sf, m, F, NULL);
-    dist_allgatherv_f32(d, ss, m, S, NULL);
+    if (far) {  // the distances travel only for the distance rule
+        S = xmalloc_for((M ? M : 1) * sizeof(float), "novelty: %zu cells", M);
+        dist_allgatherv_f32(d, ss, m, S, NULL);
+    }
     free(se);
     free(sf);
     free(ss);

@@ -2,7 +2,6 @@
 #include "cmd/outputs.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "analysis/majority.h"
@@ -100,12 +99,7 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
         nv = novelty_find(o->final->emb, o->final->conf, o->oor_score, o->final->n, o->final->C, c->novel_resolution, cut,
                           far, NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
         phase_since("novel types", t0, o->final->n);
-        ncats = xmalloc((nv.n_clusters ? nv.n_clusters : 1) * sizeof(char *));
-        for (size_t k = 0; k < nv.n_clusters; k++) {
-            char b[32];
-            snprintf(b, sizeof b, "%zu", k);
-            ncats[k] = xstrdup(b);
-        }
+        ncats = majority_cluster_names(nv.n_clusters);
         o->novel = nv.novel;
         o->novel_cluster = nv.cluster;
         o->novel_cats = ncats;

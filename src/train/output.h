@@ -28,7 +28,7 @@ typedef struct {
     double unknown_threshold;
     const float *oor_score;     // this rank's distances from the reference (final model), or NULL
     const float *teacher_oor_score;  // the same from the teacher, or NULL
-    double oor_cutoff;          // a cluster of median score above it is novel (NAN: no such rule)
+    double oor_cutoff;          // uns kida/oor_cutoff (--novel-distance: a cluster of median score above it is novel)
     int oor_flag;               // 1: out-of-reference (novel) cells are labelled unknown
     const float *oor_holdout;   // (n_oor_holdout) the reference hold-out's scores, ascending
     const float *holdout_conf;  // (n_oor_holdout) and their max probabilities, ascending
