@@ -1,5 +1,7 @@
 // bench_model: speed of the CPU network at the paper's shapes (not a test).
-//   validation/bench_model [--batch 64] [--steps 5] [--threads 1,2] [--profile]
+//   validation/bench_model [--batch 64] [--steps 5] [--threads 1,2] [--precision fp32,bf16] [--profile]
+// (bf16: the products in bfloat16 through oneDNN, src/model/matmul_bf16.c; skipped with a note
+// where this build or CPU has none)
 // Config: G = 3000 genes, P = 300 tokens (T = 301), M ≈ 20000 memberships, C = 128, NH = 8,
 // L = 4, K = 7, inputs 8% nonzero. For each thread count it prints training cells/s (forward +
 // backward, median of --steps after one warm-up), inference cells/s, the model's GFLOP/s
@@ -19,6 +21,8 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "model/layers.h"
+#include "model/matmul.h"
+#include "model/matmul_bf16.h"
 #include "model/model.h"
 #include "validation/bench_common.h"
 
@@ -87,6 +91,8 @@ static void profile(const Model *m, size_t B) {
 int main(int argc, char **argv) {
     size_t B = 64, steps = 5;
     int do_profile = 0, threads[8] = {1, 2}, n_threads = 2;
+    MmPrecision precs[2] = {MM_FP32, MM_BF16};
+    int n_precs = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = (size_t)atol(argv[++i]);
@@ -94,8 +100,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             n_threads = 0;
             for (char *s = strtok(argv[++i], ","); s && n_threads < 8; s = strtok(NULL, ",")) threads[n_threads++] = atoi(s);
+        } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            n_precs = 0;
+            for (char *s = strtok(argv[++i], ","); s && n_precs < 2; s = strtok(NULL, ","))
+                precs[n_precs++] = !strcmp(s, "bf16") ? MM_BF16 : MM_FP32;
         } else {
-            fprintf(stderr, "usage: %s [--batch B] [--steps N] [--threads 1,2] [--profile]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--batch B] [--steps N] [--threads 1,2] [--precision fp32,bf16] [--profile]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -127,6 +138,15 @@ int main(int argc, char **argv) {
     printf("%7s | %12s %9s | %12s %9s | %10s %6s %6s | %s\n", "threads", "train cell/s", "GFLOP/s", "infer cell/s",
            "GFLOP/s", "sgemm GF/s", "train%", "infer%", "per CPU-second: train cells, sgemm GF, train%");
     double *t = xmalloc((steps + 1) * sizeof(double)), *cpu = xmalloc((steps + 1) * sizeof(double));
+    for (int pi = 0; pi < n_precs; pi++) {
+    if (precs[pi] == MM_BF16 && !mm_bf16_ok()) {
+        printf("bf16 products: not available here (oneDNN in this build: %s; AMX-BF16/AVX512-BF16: %s); skipped\n",
+               mm_bf16_build() ? "yes" : "no", mm_bf16_cpu() ? "yes" : "no");
+        continue;
+    }
+    mm_set_precision(precs[pi]);
+    const char *pname = precs[pi] == MM_BF16 ? "bf16" : "fp32";
+    printf("products: %s\n", mm_precision_desc());
     for (int k = 0; k < n_threads; k++) {
         omp_set_num_threads(threads[k]);
         for (size_t s = 0; s <= steps; s++) {
@@ -155,10 +175,10 @@ int main(int argc, char **argv) {
                (double)B / ctr, sg_cpu, 100.0 * gtr_cpu / sg_cpu);
         printf("%7s   best step: train %.1f cells/s, inference %.1f cells/s; sgemm 2048³: %.1f GF/s, %.1f per CPU-s\n",
                "", (double)B / ttr_best, (double)B / tinf_best, big, big_cpu);
-        printf("RESULT kida threads=%d precision=fp32 path=%s train=%.2f infer=%.2f train_best=%.2f infer_best=%.2f "
+        printf("RESULT kida threads=%d precision=%s path=%s train=%.2f infer=%.2f train_best=%.2f infer_best=%.2f "
                "train_gflops=%.1f train_gflops_cpu=%.1f sgemm_gflops=%.1f sgemm_cpu=%.1f sgemm2048_cpu=%.1f "
                "train_pct=%.0f train_pct_cpu=%.0f train_cpu=%.2f infer_cpu=%.2f\n",
-               threads[k], cpu_path_name(cpu_path()), (double)B / ttr, (double)B / tinf, (double)B / ttr_best,
+               threads[k], pname, cpu_path_name(cpu_path()), (double)B / ttr, (double)B / tinf, (double)B / ttr_best,
                (double)B / tinf_best, gtr, gtr_cpu, sg, sg_cpu, big_cpu, 100.0 * gtr / sg, 100.0 * gtr_cpu / sg_cpu,
                (double)B / ctr, (double)B / cinf);
         fflush(stdout);
@@ -167,6 +187,8 @@ int main(int argc, char **argv) {
             profile(&tr, B);
         }
     }
+    }
+    mm_set_precision(MM_FP32);
     free(t), free(cpu), free(ids), free(dlogits), free(demb);
     model_free(&tr);
     model_free(&inf);

@@ -5,7 +5,7 @@
 # and per wall second, the kida/PyTorch ratios, kida's GFLOP per CPU-second against the same-run
 # OpenBLAS sgemm (model shape and 2048³), the CPU and the vector path.
 #   validation/bench_model.sh [BUILD_DIR]      (BUILD_DIR holds validation/bench_model; default .)
-# Environment: BATCH (64), STEPS (3), THREADS (1,2), REPEATS (3), PRECISION (fp32,bf16: PyTorch's),
+# Environment: BATCH (64), STEPS (3), THREADS (1,2), REPEATS (3), PRECISION (fp32,bf16: kida's products and PyTorch's autocast),
 #   PYTORCH: a python with torch 2.x; unset, a venv is made in BENCH_VENV (BUILD_DIR/bench-venv)
 #   and torch is installed into it from PyPI with pip (once).
 # Build first: make validation/bench_model   (or: make bench-model, which builds and runs this)
@@ -42,7 +42,7 @@ echo "== $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) core(
 r=1
 while [ "$r" -le "$repeats" ]; do
     echo "== round $r of $repeats"
-    OPENBLAS_NUM_THREADS=1 "$bench" --batch "$batch" --steps "$steps" --threads "$threads" | tee -a "$out"
+    OPENBLAS_NUM_THREADS=1 "$bench" --batch "$batch" --steps "$steps" --threads "$threads" --precision "$precision" | tee -a "$out"
     "$py" "$here/bench_torch.py" --batch "$batch" --steps "$steps" --threads "$threads" --precision "$precision" | tee -a "$out"
     r=$((r + 1))
 done
@@ -70,39 +70,44 @@ function med(who, prec, th, f,   key, m, i, j, a, t) {
     return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
 function ratio(a, b) { return b > 0 ? sprintf("%.2fx", a / b) : "-" }
-# one row per thread count: kida, PyTorch fp32 and bf16, training then inference (suffix "_cpu":
-# per CPU-second, "": per wall second)
-function cells(sfx,   i, th, kt, ki, t32, t16, i32, i16) {
-    for (i = 1; i <= n; i++) {
-        th = order[i]
-        kt = med("kida", "fp32", th, "train" sfx); ki = med("kida", "fp32", th, "infer" sfx)
-        t32 = med("torch", "fp32", th, "train" sfx); t16 = med("torch", "bf16", th, "train" sfx)
-        i32 = med("torch", "fp32", th, "infer" sfx); i16 = med("torch", "bf16", th, "infer" sfx)
-        printf "%7s | %9.2f %10.2f %10.2f %6s %6s | %9.2f %10.2f %10.2f %6s %6s\n", th, kt, t32, t16, ratio(kt, t32),
-               ratio(kt, t16), ki, i32, i16, ratio(ki, i32), ratio(ki, i16)
+# one row per thread count and phase: kida fp32 and bf16, PyTorch fp32 and bf16, and the ratios
+# (suffix "_cpu": per CPU-second, "": per wall second); "-" where a column was not measured
+function cells(sfx,   i, ph, th, k32, k16, t32, t16) {
+    for (ph = 1; ph <= 2; ph++) {
+        what = ph == 1 ? "train" : "infer"
+        for (i = 1; i <= n; i++) {
+            th = order[i]
+            k32 = med("kida", "fp32", th, what sfx); k16 = med("kida", "bf16", th, what sfx)
+            t32 = med("torch", "fp32", th, what sfx); t16 = med("torch", "bf16", th, what sfx)
+            printf "%7s %5s | %9.2f %9.2f | %10.2f %10.2f | %7s %7s %7s\n", th, what, k32, k16, t32, t16,
+                   ratio(k32, t32), ratio(k16, t32), ratio(k16, t16)
+        }
     }
 }
 /^CPU: /                        { if (!cpu) cpu = $0 }
 /^torch [0-9].* CPU/            { if (!tv) tv = $1 " " $2 " " $4 }
-/^RESULT kida /                 { grab("kida", "fp32") }
+/^RESULT kida /                 { for (i = 3; i <= NF; i++) if ($i ~ /^precision=/) p = substr($i, 11); grab("kida", p) }
+/^products: /                   { sub(/^products: /, ""); if (index(prods, $0) == 0) prods = prods (prods ? "; " : "") $0 }
 /^RESULT kida /                 { for (i = 3; i <= NF; i++) if ($i ~ /^path=/) kpath = substr($i, 6) }
 /^RESULT torch .*precision=/    { for (i = 3; i <= NF; i++) if ($i ~ /^precision=/) p = substr($i, 11); grab("torch", p) }
 END {
     printf "\n%s; %s\n", cpu, tv
-    printf "medians of %d rounds; kida fp32, vector path %s\n", repeats, kpath
+    printf "medians of %d rounds; kida vector path %s; kida products: %s\n", repeats, kpath, prods
     printf "cells per CPU-second (all threads of the process):\n"
-    printf "%7s | %9s %10s %10s %6s %6s | %9s %10s %10s %6s %6s\n", "threads", "kida tr", "torch fp32", "torch bf16",
-           "vs32", "vs16", "kida inf", "torch fp32", "torch bf16", "vs32", "vs16"
+    printf "%13s | %9s %9s | %10s %10s | %7s %7s %7s\n", "threads phase", "kida fp32", "kida bf16", "torch fp32",
+           "torch bf16", "k32/t32", "k16/t32", "k16/t16"
     cells("_cpu")
     printf "cells per wall second (other jobs on the cores slow these down):\n"
     cells("")
-    printf "kida training GFLOP per CPU-second vs the same-run OpenBLAS sgemm per CPU-second:\n"
-    printf "%7s | %10s | %14s %6s | %14s %6s\n", "threads", "kida train", "sgemm (BT,4C,C)", "kida%", "sgemm 2048^3", "kida%"
+    printf "kida training GFLOP per CPU-second vs the same-run OpenBLAS sgemm per CPU-second (fp32 rate):\n"
+    printf "%7s | %10s %10s | %15s %5s %5s | %12s %5s %5s\n", "threads", "kida fp32", "kida bf16", "sgemm (BT,4C,C)",
+           "fp32%", "bf16%", "sgemm 2048^3", "fp32%", "bf16%"
     for (i = 1; i <= n; i++) {
         th = order[i]
-        g = med("kida", "fp32", th, "train_gflops_cpu"); s1 = med("kida", "fp32", th, "sgemm_cpu")
-        s2 = med("kida", "fp32", th, "sgemm2048_cpu")
-        printf "%7s | %10.1f | %14.1f %5.0f%% | %14.1f %5.0f%%\n", th, g, s1, (s1 > 0 ? 100 * g / s1 : 0), s2,
-               (s2 > 0 ? 100 * g / s2 : 0)
+        g = med("kida", "fp32", th, "train_gflops_cpu"); h = med("kida", "bf16", th, "train_gflops_cpu")
+        s1 = med("kida", "fp32", th, "sgemm_cpu"); s2 = med("kida", "fp32", th, "sgemm2048_cpu")
+        printf "%7s | %10.1f %10.1f | %15.1f %4.0f%% %4.0f%% | %12.1f %4.0f%% %4.0f%%\n", th, g, h, s1,
+               (s1 > 0 ? 100 * g / s1 : 0), (s1 > 0 ? 100 * h / s1 : 0), s2, (s2 > 0 ? 100 * g / s2 : 0),
+               (s2 > 0 ? 100 * h / s2 : 0)
     }
 }' "$out"

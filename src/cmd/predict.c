@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/runstats.h"
 #include "kernels/gpu.h"
+#include "model/matmul.h"
 #include "train/dataset.h"
 #include "train/fit.h"
 #include "train/infer.h"
@@ -24,6 +25,7 @@ int cmd_predict(const Config *c, const Dist *d) {
     fit_check_output(c->out, c->overwrite, "--out");
     outputs_check(c);
     int gpu = gpu_choose_device(c->device, c->precision, d);
+    if (gpu == GPU_NONE) mm_choose_precision(c->precision, d);
     ModelSpec spec;
     modelfile_read_spec(c->model, &spec);
     const char *which = modelfile_has(c->model, "student") ? "student" : "teacher";

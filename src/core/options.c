@@ -42,7 +42,7 @@ static const OptSpec OPTS[] = {
     {"overwrite", T_BOOL, "false", O(overwrite), CMD_ALL, 0, "replace existing output files (never done otherwise)", "General"},
     {"debug-sync", T_BOOL, "false", O(debug_sync), CMD_RUN, 0, "compare a parameter checksum across ranks every step", "General"},
     {"device", T_CHOICE, "auto", O(device), CMD_RUN, "auto|cpu|cuda", "where the model runs (auto: a GPU per rank when present)", "General"},
-    {"precision", T_CHOICE, "fp32", O(precision), CMD_RUN, "fp32|tf32|bf16", "GPU arithmetic (CPU is always fp32)", "General"},
+    {"precision", T_CHOICE, "fp32", O(precision), CMD_RUN, "fp32|tf32|bf16|auto", "arithmetic of the dense products: GPU fp32/tf32; CPU fp32, or bf16 inputs with fp32 accumulation (oneDNN; auto = bf16 where every rank has AMX)", "General"},
     // data
     {"reference", T_STR, "", O(reference), CMD_FIT, 0, "labelled reference (.h5ad or 10x .h5), raw counts; several files: a,b,c", "Data"},
     {"query", T_STR, "", O(query), CMD_ANNOTATE | CMD_PREDICT, 0, "query to annotate (.h5ad or 10x .h5), raw counts; several files: a,b,c", "Data"},

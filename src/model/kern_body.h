@@ -20,6 +20,9 @@
 
 typedef float vf __attribute__((vector_size(KERN_VW * 4)));
 enum { VW = KERN_VW, NV = 16 / KERN_VW, RB = KERN_VW == 16 ? 8 : 4 };  // a tile: RB rows x 16 columns
+// Fully unrolled tile loops: their accumulators stay in registers (-O2 does not unroll them, and
+// an accumulator array left in memory puts a store and a reload on every multiply-add).
+#define UNROLL _Pragma("GCC unroll 16")
 
 VEC_INLINE vf vf_load(const float *p) {
     vf v;
@@ -233,24 +236,75 @@ static void tiles_load(TileScratch *s, const float *qkv, size_t C, size_t n, siz
 VEC_INLINE void blk_scores(float *out, const float *x, size_t ldx, const float *mt, size_t HS, size_t Tp) {
     for (size_t j = 0; j < Tp; j += 16) {
         vf c[RB][NV];
-        for (size_t r = 0; r < RB; r++)
-            for (size_t k = 0; k < NV; k++) c[r][k] = (vf){0};
+        UNROLL for (size_t r = 0; r < RB; r++)
+            UNROLL for (size_t k = 0; k < NV; k++) c[r][k] = (vf){0};
         for (size_t h = 0; h < HS; h++) {
             vf m[NV];
-            for (size_t k = 0; k < NV; k++) m[k] = vf_load(mt + h * Tp + j + k * VW);
-            for (size_t r = 0; r < RB; r++) {
+            UNROLL for (size_t k = 0; k < NV; k++) m[k] = vf_load(mt + h * Tp + j + k * VW);
+            UNROLL for (size_t r = 0; r < RB; r++) {
                 float xr = x[r * ldx + h];
-                for (size_t k = 0; k < NV; k++) c[r][k] += xr * m[k];
+                UNROLL for (size_t k = 0; k < NV; k++) c[r][k] += xr * m[k];
             }
         }
-        for (size_t r = 0; r < RB; r++)
-            for (size_t k = 0; k < NV; k++) vf_store(out + r * Tp + j + k * VW, c[r][k]);
+        UNROLL for (size_t r = 0; r < RB; r++)
+            UNROLL for (size_t k = 0; k < NV; k++) vf_store(out + r * Tp + j + k * VW, c[r][k]);
     }
 }
 
+typedef int32_t vi __attribute__((vector_size(KERN_VW * 4)));
+VEC_INLINE vf vf_max(vf a, vf b) {
+    vi m = a > b;
+    return (vf)((m & (vi)a) | (~m & (vi)b));
+}
+
 // Rows of a (RB,Tp) over their first T entries: a = exp(a − max), inv[r] = 1 / Σ_j a (not applied).
+// The same bits as row_exp row by row (a max is exact in any order, the sums keep row_sum's
+// order), but the RB rows' reductions run side by side: one row's chain of dependent adds would
+// leave the vector unit idle.
 VEC_INLINE void blk_softmax(float *a, float *inv, size_t T, size_t Tp) {
-    for (size_t r = 0; r < RB; r++) inv[r] = 1.0f / row_exp(a + r * Tp, T);
+    size_t nv = T / VW * VW;  // entries in whole vectors
+    if (nv == 0) {
+        for (size_t r = 0; r < RB; r++) inv[r] = 1.0f / row_exp(a + r * Tp, T);
+        return;
+    }
+    vf acc[RB];
+    float mx[RB];
+    UNROLL for (size_t r = 0; r < RB; r++) acc[r] = vf_load(a + r * Tp);
+    for (size_t j = VW; j < nv; j += VW)
+        UNROLL for (size_t r = 0; r < RB; r++) acc[r] = vf_max(acc[r], vf_load(a + r * Tp + j));
+    for (size_t r = 0; r < RB; r++) {
+        float m = acc[r][0];
+        for (size_t k = 1; k < VW; k++) m = acc[r][k] > m ? acc[r][k] : m;
+        for (size_t j = nv; j < T; j++) m = a[r * Tp + j] > m ? a[r * Tp + j] : m;
+        mx[r] = m;
+    }
+    for (size_t r = 0; r < RB; r++) {
+        float *row = a + r * Tp, m = mx[r];
+#pragma omp simd
+        for (size_t j = 0; j < T; j++) row[j] = vm_expf(row[j] - m);
+    }
+    UNROLL for (size_t r = 0; r < RB; r++) acc[r] = (vf){0};
+    for (size_t j = 0; j < nv; j += VW)
+        UNROLL for (size_t r = 0; r < RB; r++) acc[r] += vf_load(a + r * Tp + j);
+    UNROLL for (size_t r = 0; r < RB; r++) {
+        float s = vf_hsum(acc[r]);
+        for (size_t j = nv; j < T; j++) s += a[r * Tp + j];
+        inv[r] = 1.0f / s;
+    }
+}
+
+// dot[r] = Σ_{j<T} x[r,j] y[r,j] for RB rows of stride Tp, in row_dot's order, rows side by side.
+VEC_INLINE void blk_dots(float *dot, const float *x, const float *y, size_t T, size_t Tp) {
+    size_t nv = T / VW * VW;
+    vf acc[RB];
+    UNROLL for (size_t r = 0; r < RB; r++) acc[r] = (vf){0};
+    for (size_t j = 0; j < nv; j += VW)
+        UNROLL for (size_t r = 0; r < RB; r++) acc[r] += vf_load(x + r * Tp + j) * vf_load(y + r * Tp + j);
+    UNROLL for (size_t r = 0; r < RB; r++) {
+        float s = vf_hsum(acc[r]);
+        for (size_t j = nv; j < T; j++) s += x[r * Tp + j] * y[r * Tp + j];
+        dot[r] = s;
+    }
 }
 
 // out rows r < nr (stride ldo, HS wide) = (acc ? out : 0) + rs[r] · Σ_{j<T} p[r,j] m[j,:]
@@ -268,10 +322,10 @@ VEC_INLINE void blk_pm(float *out, size_t ldo, size_t nr, const float *rs, int a
             break;
         }
         vf c[RB];
-        for (size_t r = 0; r < RB; r++) c[r] = (vf){0};
+        UNROLL for (size_t r = 0; r < RB; r++) c[r] = (vf){0};
         for (size_t j = 0; j < T; j++) {
             vf mj = vf_load(m + j * HS + h0);
-            for (size_t r = 0; r < RB; r++) c[r] += p[r * Tp + j] * mj;
+            UNROLL for (size_t r = 0; r < RB; r++) c[r] += p[r * Tp + j] * mj;
         }
         for (size_t r = 0; r < nr; r++) {
             float *o = out + r * ldo + h0;
@@ -290,11 +344,11 @@ VEC_INLINE void blk_update(float *m, const float *p, const float *x, size_t ldx,
             break;
         }
         vf xr[RB];
-        for (size_t r = 0; r < RB; r++) xr[r] = vf_load(x + r * ldx + h0);
+        UNROLL for (size_t r = 0; r < RB; r++) xr[r] = vf_load(x + r * ldx + h0);
         for (size_t j = 0; j < T; j++) {
             float *mj = m + j * HS + h0;
             vf acc = vf_load(mj);
-            for (size_t r = 0; r < RB; r++) acc += p[r * Tp + j] * xr[r];
+            UNROLL for (size_t r = 0; r < RB; r++) acc += p[r * Tp + j] * xr[r];
             vf_store(mj, acc);
         }
     }
@@ -332,13 +386,17 @@ static void head_backward(float *dqkv, const float *dout, size_t ldo, TileScratc
         blk_scores(a, s->q + i0 * HS, HS, s->kt, HS, Tp);
         blk_softmax(a, inv, T, Tp);
         blk_scores(da, s->dy + i0 * HS, HS, s->vt, HS, Tp);  // da = dy vᵀ
-        for (size_t r = 0; r < RB; r++) {  // a normalised; da -> ds = a ⊙ (da − Σ a da)
-            float *ar = a + r * Tp, *dr = da + r * Tp;
+        for (size_t r = 0; r < RB; r++) {  // a normalised
+            float *ar = a + r * Tp;
 #pragma omp simd
             for (size_t j = 0; j < T; j++) ar[j] *= inv[r];
-            float dot = row_dot(ar, dr, T);
+        }
+        float dot[RB];
+        blk_dots(dot, a, da, T, Tp);
+        for (size_t r = 0; r < RB; r++) {  // da -> ds = a ⊙ (da − Σ a da)
+            float *ar = a + r * Tp, *dr = da + r * Tp;
 #pragma omp simd
-            for (size_t j = 0; j < T; j++) dr[j] = ar[j] * (dr[j] - dot);
+            for (size_t j = 0; j < T; j++) dr[j] = ar[j] * (dr[j] - dot[r]);
         }
         // padded rows (i >= Tq) have dy = 0, hence ds = 0: they add nothing below
         blk_pm(dqkv + (q0 + i0) * 3 * C + n * HS, 3 * C, nr, rs, 0, da, s->k, T, HS, Tp);  // dq = scale ds k

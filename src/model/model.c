@@ -368,6 +368,8 @@ void model_forward(Model *m, const Csr *x, const int64_t *cell_ids, uint64_t ste
     m->step = step;
     m->seed = seed;
     pathemb_zero_forward(m->a.zemb, m->gene_zero, m->p.emb_w, m->map, c->C);
+    // the transformer's weights, ln1_w .. head2_b, as the products read them (a bf16 mirror)
+    mm_weights_changed(m->p.ln1_w, m->n_params - (size_t)(m->p.ln1_w - m->params));
     const Kern *k = kern();
     // cells are independent: each thread runs whole cells, no barrier between layers
 #pragma omp parallel
@@ -392,8 +394,7 @@ static const float *dropout_back(const Kern *k, float *scratch, const float *d, 
 static void linear_back(const Kern *k, float *din, float *dw, float *db, const float *dy, const float *x,
                         const float *w, size_t R, size_t OC, size_t IC) {
     k->col_sums(db, dy, R, OC);
-    mm_backward_weight(dw, dy, x, R, OC, IC);
-    mm_backward_data(din, dy, w, R, OC, IC, 0);
+    mm_backward_linear(din, dw, dy, x, w, R, OC, IC);
 }
 
 // The backward of cell b, in the calling thread: its parameter gradient goes to its own slots of

@@ -14,6 +14,7 @@
 #include "core/signals.h"
 #include "io/gmt.h"
 #include "kernels/gpu.h"
+#include "model/matmul.h"
 #include "train/ckptdir.h"
 #include "train/fingerprint.h"
 #include "prep/markers.h"
@@ -148,6 +149,7 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     signals_install();  // a stop asked for while loading takes effect at the first step
     check_options(c);
     f->gpu = gpu_choose_device(c->device, c->precision, d);  // collective; a bad --device fails before any work
+    if (f->gpu == GPU_NONE) mm_choose_precision(c->precision, d);  // collective too
     if (!c->reference || !*c->reference) FATAL("give the labelled reference with --reference FILE.h5ad", "no reference given");
     char *dir = default_ckpt_dir(c, main_out);
     if (d->rank == 0) ckptdir_open(dir, c->checkpoint_dir && *c->checkpoint_dir ? "--checkpoint-dir" : "<out>.ckpt");
