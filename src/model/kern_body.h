@@ -257,8 +257,8 @@ VEC_INLINE vf vf_max(vf a, vf b) {
     return (vf)((m & (vi)a) | (~m & (vi)b));
 }
 
-// Rows of a (RB,Tp) over their first T entries: a = exp(a − max), inv[r] = 1 / Σ_j a (not applied).
-// The same bits as row_exp row by row (a max is exact in any order, the sums keep row_sum's
+// Rows of a (RB,Tp) over their first T entries (Tp: T rounded up to 16): a = exp(a − max),
+// inv[r] = 1 / Σ_j a (not applied). The same bits as row_exp row by row (a max is exact in any order, the sums keep row_sum's
 // order), but the RB rows' reductions run side by side: one row's chain of dependent adds would
 // leave the vector unit idle.
 VEC_INLINE void blk_softmax(float *a, float *inv, size_t T, size_t Tp) {
@@ -272,10 +272,18 @@ VEC_INLINE void blk_softmax(float *a, float *inv, size_t T, size_t Tp) {
     UNROLL for (size_t r = 0; r < RB; r++) acc[r] = vf_load(a + r * Tp);
     for (size_t j = VW; j < nv; j += VW)
         UNROLL for (size_t r = 0; r < RB; r++) acc[r] = vf_max(acc[r], vf_load(a + r * Tp + j));
-    for (size_t r = 0; r < RB; r++) {
+    if (nv < T) {  // the last, partial vector: lanes past T (padding, inside Tp) count as -inf
+        vi live;
+        vf ninf;
+        for (size_t k = 0; k < VW; k++) live[k] = nv + k < T ? -1 : 0, ninf[k] = -INFINITY;
+        UNROLL for (size_t r = 0; r < RB; r++) {
+            vi v = (vi)vf_load(a + r * Tp + nv);
+            acc[r] = vf_max(acc[r], (vf)((live & v) | (~live & (vi)ninf)));
+        }
+    }
+    UNROLL for (size_t r = 0; r < RB; r++) {
         float m = acc[r][0];
         for (size_t k = 1; k < VW; k++) m = acc[r][k] > m ? acc[r][k] : m;
-        for (size_t j = nv; j < T; j++) m = a[r * Tp + j] > m ? a[r * Tp + j] : m;
         mx[r] = m;
     }
     for (size_t r = 0; r < RB; r++) {

@@ -35,6 +35,9 @@ void pathemb_forward(float *out, const Csr *x, const float *zemb, const float *e
 void pathemb_cell_forward(float *ob, const Csr *x, size_t b, const float *zemb, const float *emb_w, const float *emb_b,
                           const float *cls, const PathwayMap *map, size_t C) {
     size_t P = map->P;
+    // omp simd: the baseline vector width without FMA contraction, so every vector path (and
+    // earlier builds) computes the same bits
+#pragma omp simd
     for (size_t i = 0; i < P * C; i++) ob[i] = emb_b[i] + zemb[i];
     memcpy(ob + P * C, cls, C * sizeof(float));
     for (int64_t k = x->indptr[b]; k < x->indptr[b + 1]; k++) {
@@ -44,6 +47,7 @@ void pathemb_cell_forward(float *ob, const Csr *x, size_t b, const float *zemb, 
             size_t r = map->gene_rows[q];
             const float *w = emb_w + r * C;          // (C)
             float *o = ob + map->row_token[r] * C;  // (C)
+#pragma omp simd
             for (size_t c = 0; c < C; c++) o[c] += d * w[c];
         }
     }
