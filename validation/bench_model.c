@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     for (int pi = 0; pi < n_precs; pi++) {
     if (precs[pi] == MM_BF16 && !mm_bf16_ok()) {
         printf("bf16 products: not available here (oneDNN in this build: %s; AMX-BF16/AVX512-BF16: %s); skipped\n",
-               mm_bf16_build() ? "yes" : "no", mm_bf16_cpu() ? "yes" : "no");
+               mm_bf16_build() ? "yes" : "no", cpu_bf16() ? "yes" : "no");
         continue;
     }
     mm_set_precision(precs[pi]);

@@ -16,6 +16,7 @@ const char *cpu_path_name(CpuPath p) { return (unsigned)p < CPU_N_PATHS ? PATH_N
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define KIDA_X86 1
+#include <cpuid.h>
 #endif
 
 CpuPath cpu_path_best(void) {
@@ -56,6 +57,19 @@ void cpu_path_agree(const Dist *d) {
     double v = -(double)cpu_path();
     dist_allreduce_max_f64(d, &v, 1);
     if ((CpuPath)(int)-v != cpu_path()) cpu_path_set((CpuPath)(int)-v);
+}
+
+int cpu_bf16(void) {
+#ifdef KIDA_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    int amx = (d >> 22) & 1;  // CPUID.(7,0):EDX[22] AMX-BF16
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return amx ? 2 : 0;
+    int avx512bf16 = (a >> 5) & 1;  // CPUID.(7,1):EAX[5] AVX512-BF16
+    return amx ? 2 : avx512bf16 ? 1 : 0;
+#else
+    return 0;
+#endif
 }
 
 const char *cpu_model_name(void) {

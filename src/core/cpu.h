@@ -21,6 +21,9 @@ void cpu_path_set(CpuPath p);
 // Collective: every rank takes the lowest path in use on any rank.
 void cpu_path_agree(const Dist *d);
 const char *cpu_path_name(CpuPath p);
+// What this CPU has for bfloat16 products (src/model/matmul_bf16.c): 2 = AMX-BF16 tiles,
+// 1 = AVX512-BF16, 0 = neither.
+int cpu_bf16(void);
 // The CPU's model name (from /proc/cpuinfo), or "unknown CPU".
 const char *cpu_model_name(void);
 #endif

@@ -431,9 +431,19 @@ static void print_usage(void) {
 }
 
 static void print_version(void) {
-    if (log_rank() == 0)
+    if (log_rank() == 0) {
         printf("kida %s\nCPU: %s; kernels: %s (best here: %s; KIDA_CPU_PATH=portable|avx2|avx512 picks a lower one)\n",
                PACKAGE_VERSION, cpu_model_name(), cpu_path_name(cpu_path()), cpu_path_name(cpu_path_best()));
+#ifdef HAVE_DNNL
+        int built = 1;
+#else
+        int built = 0;
+#endif
+        int hw = cpu_bf16();
+        printf("bf16 products (--precision bf16): %s (oneDNN in this build: %s; this CPU: %s)\n",
+               built && hw ? "available" : "not available", built ? "yes" : "no",
+               hw == 2 ? "AMX-BF16" : hw == 1 ? "AVX512-BF16" : "neither AMX-BF16 nor AVX512-BF16");
+    }
 }
 
 // Whether the required entry `name` ("FILE" = the argument) has a value.

@@ -4,12 +4,13 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/log.h"
 #include "model/matmul_bf16.h"
 
 static MmPrecision g_prec = MM_FP32;
 
-int mm_bf16_ok(void) { return mm_bf16_build() && mm_bf16_cpu() >= 1; }
+int mm_bf16_ok(void) { return mm_bf16_build() && cpu_bf16() >= 1; }
 
 void mm_set_precision(MmPrecision p) {
     if (p == MM_BF16 && !mm_bf16_ok())
@@ -26,7 +27,7 @@ MmPrecision mm_precision(void) { return g_prec; }
 void mm_choose_precision(const char *precision, const Dist *d) {
     int want_bf16 = !strcmp(precision, "bf16"), want_auto = !strcmp(precision, "auto");
     // per rank: can it run bf16 products, and has it AMX (where bf16 pays)
-    double lack[2] = {mm_bf16_ok() ? 0.0 : 1.0, mm_bf16_ok() && mm_bf16_cpu() == 2 ? 0.0 : 1.0};
+    double lack[2] = {mm_bf16_ok() ? 0.0 : 1.0, mm_bf16_ok() && cpu_bf16() == 2 ? 0.0 : 1.0};
     if (want_bf16 || want_auto) dist_allreduce_max_f64(d, lack, 2);
     if (want_bf16 && lack[0] > 0.0 && mm_bf16_ok())
         FATAL("run with --precision fp32 or auto: every rank must run bf16 products to compute the same bits",
@@ -38,7 +39,7 @@ void mm_choose_precision(const char *precision, const Dist *d) {
 
 const char *mm_precision_desc(void) {
     if (g_prec == MM_FP32) return "fp32 (OpenBLAS sgemm)";
-    return mm_bf16_cpu() == 2 ? "bf16 inputs, fp32 accumulation (oneDNN, AMX-BF16)"
+    return cpu_bf16() == 2 ? "bf16 inputs, fp32 accumulation (oneDNN, AMX-BF16)"
                               : "bf16 inputs, fp32 accumulation (oneDNN, AVX512-BF16)";
 }
 

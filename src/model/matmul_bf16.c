@@ -6,26 +6,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/cpu.h"
 #include "core/log.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define BF16_X86 1
 #endif
-
-int mm_bf16_cpu(void) {
-#ifdef BF16_X86
-    unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    int amx = (d >> 22) & 1;  // AMX-BF16
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return amx ? 2 : 0;
-    int avx512bf16 = (a >> 5) & 1;
-    return amx ? 2 : avx512bf16 ? 1 : 0;
-#else
-    return 0;
-#endif
-}
 
 static void round_scalar(uint16_t *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -55,7 +42,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void roun
 void mm_bf16_round(uint16_t *dst, const float *src, size_t n) {
 #ifdef BF16_X86
     static int vec = -1;
-    if (vec < 0) vec = mm_bf16_cpu() >= 1;
+    if (vec < 0) vec = cpu_bf16() >= 1;
     if (vec) {
         round_avx512bf16(dst, src, n);
         return;

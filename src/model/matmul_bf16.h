@@ -10,8 +10,6 @@
 
 // 1 when kida was built with oneDNN.
 int mm_bf16_build(void);
-// What this CPU has for bf16 products: 2 = AMX-BF16 tiles, 1 = AVX512-BF16, 0 = neither.
-int mm_bf16_cpu(void);
 
 // Rounds n floats to bfloat16 (round to nearest even), 16-bit patterns.
 void mm_bf16_round(uint16_t *dst, const float *src, size_t n);

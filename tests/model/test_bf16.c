@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "model/matmul.h"
 #include "model/matmul_bf16.h"
 #include "mpi/exchange.h"
@@ -178,7 +179,7 @@ int main(void) {
     if (!mm_bf16_ok()) {
         printf("bf16 products not available (oneDNN in this build: %s; AMX-BF16/AVX512-BF16: %s): parts 2-3 "
                "skipped\n",
-               mm_bf16_build() ? "yes" : "no", mm_bf16_cpu() ? "yes" : "no");
+               mm_bf16_build() ? "yes" : "no", cpu_bf16() ? "yes" : "no");
         return failures ? 1 : 77;
     }
     printf("products: %s\n", (mm_set_precision(MM_BF16), mm_precision_desc()));
