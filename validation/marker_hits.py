@@ -4,9 +4,9 @@
     python3 validation/marker_hits.py PREFIX.genes.tsv [--model MODEL.h5]
 
 Reads the genes table of `kida explain` on the bundled PBMC data and prints, per cell type, a
-markdown table: the canonical markers, the key genes of both variants (top-2 genes of the top-10
-pathways; all genes of the top-10 pathways), which markers are key genes, and which are at least
-nodes of the type's graphs. With --model it also says, per marker, whether the marker is a model
+markdown table: the canonical markers and the key genes of each variant (kida's key genes, by
+contribution; the paper's network over the top-2 genes of the top-10 pathways; the network over
+all genes of the top-10 pathways), and which markers are among them, then the count per variant. With --model it also says, per marker, whether the marker is a model
 gene (a highly variable gene of the reference) and whether it is in any of the model's pathways
 at all — a marker outside every chosen pathway can never be a key gene.
 Needs h5py only with --model. Exit 0 always when the inputs read (this is a report, not a test).
@@ -53,26 +53,24 @@ def main():
     if args.model:
         model_genes, in_pw, n_pw = model_membership(args.model)
 
-    print("| type | markers | key genes (top-2 variant) | key genes (all-genes variant) | marker hits "
-          "(top-2 / all-genes) | markers among the graph's nodes (top-2 / all-genes) |")
-    print("|---|---|---|---|---|---|")
-    total_hits = 0
+    variants = [("contribution", "key genes (by contribution)"), ("top2", "network of the top-2 genes"),
+                ("allgenes", "all-genes network")]
+    print("| type | markers | " + " | ".join(f"{title} (hits)" for _, title in variants) + " |")
+    print("|---|---|" + "---|" * len(variants))
+    hits = {v: 0 for v, _ in variants}
     for ty, markers in MARKERS.items():
-        t2 = by.get((ty, "top2"), [])
-        al = by.get((ty, "allgenes"), [])
-        if not t2 and not al:
-            print(f"| {ty} | {', '.join(markers)} | (type not explained: no or too few predicted cells) | | | |")
+        if not any(by.get((ty, v)) for v, _ in variants):
+            print(f"| {ty} | {', '.join(markers)} |" + " (type not explained: no or too few predicted cells) |" * len(variants))
             continue
-        k2 = [r["gene"] for r in t2 if r["key"] == "1"]
-        ka = [r["gene"] for r in al if r["key"] == "1"]
-        h2 = [m for m in markers if m in k2]
-        ha = [m for m in markers if m in ka]
-        n2 = [f"{m} (rank {r['rank']}/{len(t2)})" for m in markers for r in t2 if r["gene"] == m]
-        na = [f"{m} (rank {r['rank']}/{len(al)})" for m in markers for r in al if r["gene"] == m]
-        total_hits += len(set(h2) | set(ha))
-        print(f"| {ty} | {', '.join(markers)} | {', '.join(k2)} | {', '.join(ka)} | "
-              f"{', '.join(h2) or '-'} / {', '.join(ha) or '-'} | {', '.join(n2) or '-'} / {', '.join(na) or '-'} |")
-    print(f"\nmarkers found among key genes: {total_hits} of {sum(len(m) for m in MARKERS.values())}")
+        cells = []
+        for v, _ in variants:
+            keys = [r["gene"] for r in by.get((ty, v), []) if r["key"] == "1"]
+            h = [m for m in markers if m in keys]
+            hits[v] += len(h)
+            cells.append(f"{', '.join(keys) or '-'} ({', '.join(h) or 'none'})")
+        print(f"| {ty} | {', '.join(markers)} | " + " | ".join(cells) + " |")
+    n = sum(len(m) for m in MARKERS.values())
+    print("\nmarkers found among key genes: " + "; ".join(f"{title} {hits[v]} of {n}" for v, title in variants))
     if model_genes is not None:
         print(f"\nmarker coverage in the model ({len(model_genes)} model genes, {n_pw} pathways):\n")
         print("| marker | model gene (HVG) | in the model's pathways |")

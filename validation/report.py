@@ -147,6 +147,7 @@ def pathway_heatmap(a, folder, explain_tsv, per_type=5):
 def networks(folder, genes_tsv, edges_tsv):
     g = pd.read_csv(genes_tsv, sep="\t")
     e = pd.read_csv(edges_tsv, sep="\t")
+    contrib = g[(g.variant == "contribution") & (g.key == 1)]  # kida's key genes (absent in older files)
     g = g[g.variant == "top2"]
     types = list(dict.fromkeys(g.group))
     if not types:
@@ -171,11 +172,13 @@ def networks(folder, genes_tsv, edges_tsv):
         colors = ["tab:red" if n in key else "tab:blue" for n in G.nodes()]
         nx.draw_networkx_nodes(G, pos, ax=ax, node_size=sizes, node_color=colors, alpha=0.8)
         nx.draw_networkx_labels(G, pos, ax=ax, font_size=7)
-        ax.set_title(f"{ty}: key genes {', '.join(gt[gt.key == 1].gene)}", fontsize=8)
+        kc = ", ".join(contrib[contrib.group == ty].gene)
+        ax.set_title(f"{ty}: network key genes {', '.join(gt[gt.key == 1].gene)}"
+                     + (f"\nkey genes by contribution {kc}" if kc else ""), fontsize=8)
         ax.axis("off")
     for k in range(len(types), nrow * ncol):
         axes[k // ncol][k % ncol].axis("off")
-    fig.suptitle("gene similarity networks (top-2 genes of the top-10 pathways; red = key genes, size ~ 1 - Q)",
+    fig.suptitle("gene similarity networks (top-2 genes of the top-10 pathways; red = network key genes, size ~ 1 - Q)",
                  fontsize=10)
     return [(save(fig, folder, "networks.png"),
              "Key-gene networks per type: cosine-similarity graph of the gene embeddings; red nodes are the "

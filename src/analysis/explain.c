@@ -406,7 +406,7 @@ static int cmp_score_desc(const void *a, const void *b) {
 
 // Chooses the kept pathways of group g and their top genes, then builds both graphs.
 static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpec *spec, const float *emb_w, size_t C,
-                          const double *psum) {
+                          const double *psum, const double *rownorm, const double *delta) {
     const Pathways *pw = &spec->pw;
     const ExplainOptions *o = &e->opt;
     size_t P = e->P, G = spec->prep.G, per = o->genes_per_pathway;
@@ -422,7 +422,13 @@ static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpe
     for (size_t t = 0; t < gr->n_top; t++) gr->top[t] = s[t].p;
     free(s);
 
-    // top genes of each kept pathway by P_j (rows ascend by gene, so a tie keeps the lower gene)
+    // every membership row's score for this group: s_tj[g] = delta[t,g] ‖W_j[g]‖, else P_j[g]
+    size_t M = pw->path_ptr[P];
+    const double *dg = delta ? delta + g * G : NULL;
+    double *score = xmalloc((M ? M : 1) * sizeof(double));
+    for (size_t r = 0; r < M; r++) score[r] = dg ? dg[pw->member_gene[r]] * rownorm[r] : psum[r];
+
+    // top genes of each kept pathway by score (rows ascend by gene, so a tie keeps the lower gene)
     size_t *node_of_gene = xmalloc(G * sizeof(size_t));  // (G) node position or SIZE_MAX
     for (size_t i = 0; i < G; i++) node_of_gene[i] = SIZE_MAX;
     size_t cap = gr->n_top * per + 1, n = 0;
@@ -436,10 +442,10 @@ static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpe
                 int taken = 0;
                 for (size_t kk = 0; kk < k; kk++)
                     if (gr->top_gene[t * per + kk] == (size_t)pw->member_gene[r]) taken = 1;
-                if (!taken && (best == SIZE_MAX || psum[r] > psum[best])) best = r;
+                if (!taken && (best == SIZE_MAX || score[r] > score[best])) best = r;
             }
             gr->top_gene[t * per + k] = best == SIZE_MAX ? SIZE_MAX : (size_t)pw->member_gene[best];
-            gr->top_gene_p[t * per + k] = best == SIZE_MAX ? NAN : psum[best];
+            gr->top_gene_p[t * per + k] = best == SIZE_MAX ? NAN : score[best];
             if (best == SIZE_MAX) continue;
             size_t gene = (size_t)pw->member_gene[best];
             if (node_of_gene[gene] == SIZE_MAX) {
@@ -469,13 +475,34 @@ static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpe
             for (size_t c = 0; c < C; c++) emb[i * C + c] += emb_w[r * C + c];
         }
     net_build(&gr->all, genes, emb, n, C, o->key_genes);
+
+    // contributions: every gene of the kept pathways, summed over the kept pathways holding it
+    if (dg) {
+        ScoreIdx *cs = xcalloc(n ? n : 1, sizeof(ScoreIdx));
+        for (size_t i = 0; i < n; i++) cs[i].p = genes[i];
+        for (size_t t = 0; t < gr->n_top; t++)
+            for (size_t r = pw->path_ptr[gr->top[t]]; r < pw->path_ptr[gr->top[t] + 1]; r++)
+                cs[node_of_gene[pw->member_gene[r]]].score += score[r];
+        qsort(cs, n, sizeof(ScoreIdx), cmp_score_desc);  // ties: lower gene index first
+        gr->n_contrib = n;
+        gr->contrib_gene = xmalloc((n ? n : 1) * sizeof(size_t));
+        gr->contrib = xmalloc((n ? n : 1) * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+            gr->contrib_gene[i] = cs[i].p;
+            gr->contrib[i] = cs[i].score;
+            if (i < o->key_genes && cs[i].score > 0.0) gr->n_contrib_key = i + 1;
+        }
+        free(cs);
+    }
     free(genes);
     free(emb);
     free(node_of_gene);
+    free(score);
 }
 
 void explain_run(Explain *e, const ModelSpec *spec, const float *emb_w, size_t C, const float *attn, size_t n,
-                 const int32_t *group, char *const *names, size_t n_groups, const ExplainOptions *opt) {
+                 const int32_t *group, char *const *names, size_t n_groups, const double *delta,
+                 const ExplainOptions *opt) {
     memset(e, 0, sizeof *e);
     e->opt = *opt;
     e->P = spec->pw.P;
@@ -483,11 +510,13 @@ void explain_run(Explain *e, const ModelSpec *spec, const float *emb_w, size_t C
     size_t P = e->P, M = spec->pw.path_ptr[P];
     e->test = xmalloc((n_groups * P + 1) * sizeof(ExplainTest));
     explain_wilcoxon(e->test, attn, n, P, group, n_groups);
-    double *psum = xmalloc((M ? M : 1) * sizeof(double));  // (M) P_j value of every membership row
+    double *psum = xmalloc((M ? M : 1) * sizeof(double));     // (M) P_j value of every membership row
+    double *rownorm = xmalloc((M ? M : 1) * sizeof(double));  // (M) ‖W_j[g]‖ of every membership row
     for (size_t r = 0; r < M; r++) {
-        double s = 0.0;
-        for (size_t c = 0; c < C; c++) s += emb_w[r * C + c];
+        double s = 0.0, q = 0.0;
+        for (size_t c = 0; c < C; c++) s += emb_w[r * C + c], q += (double)emb_w[r * C + c] * emb_w[r * C + c];
         psum[r] = s;
+        rownorm[r] = sqrt(q);
     }
     e->group = xcalloc(n_groups ? n_groups : 1, sizeof(ExplainGroup));
     for (size_t i = 0; i < n; i++)
@@ -498,9 +527,10 @@ void explain_run(Explain *e, const ModelSpec *spec, const float *emb_w, size_t C
         ExplainGroup *gr = &e->group[g];
         gr->name = xstrdup(names[g]);
         gr->tested = gr->n_cells >= 2 && n_in_tests - gr->n_cells >= 1;
-        if (gr->tested) explain_group(e, gr, g, spec, emb_w, C, psum);
+        if (gr->tested) explain_group(e, gr, g, spec, emb_w, C, psum, rownorm, delta);
     }
     free(psum);
+    free(rownorm);
 }
 
 void explain_free(Explain *e) {
@@ -510,6 +540,8 @@ void explain_free(Explain *e) {
         free(gr->top);
         free(gr->top_gene);
         free(gr->top_gene_p);
+        free(gr->contrib_gene);
+        free(gr->contrib);
         net_free(&gr->net);
         net_free(&gr->all);
     }

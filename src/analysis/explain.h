@@ -112,7 +112,11 @@ typedef struct {
     size_t n_top;                           // kept pathways (<= top_pathways)
     size_t *top;                            // (n_top) pathway ids, best first
     size_t *top_gene;                       // (n_top, genes_per_pathway) model genes, SIZE_MAX = none
-    double *top_gene_p;                     // (n_top, genes_per_pathway) P_j value of that gene
+    double *top_gene_p;                     // (n_top, genes_per_pathway) that gene's score in the pathway
+    size_t n_contrib;                       // genes of the kept pathways with a contribution (0 without delta)
+    size_t *contrib_gene;                   // (n_contrib) those genes, largest contribution first
+    double *contrib;                        // (n_contrib) their contributions
+    size_t n_contrib_key;                   // the first n_contrib_key are the key genes (<= key_genes, > 0)
     ExplainNet net;                         // top genes of the kept pathways
     ExplainNet all;                         // all genes of the kept pathways, W summed
 } ExplainGroup;
@@ -126,13 +130,19 @@ typedef struct {
 
 // Runs the whole analysis. spec: the model's pathways and genes; emb_w (M,C): the embedding
 // weights (memberships ordered as spec->pw); attn (n,P): each cell's cls → pathway attention;
-// group (n): the cell's group in [0, n_groups) or negative (left out); names (n_groups).
-// P_j[g] = Σ_c W_j[g,c]; a kept pathway contributes its genes_per_pathway largest P_j genes
-// (ties: lower gene index); a gene taken from several kept pathways is one node whose embedding
-// is the sum of its rows. The all-genes graph has one node per gene of any kept pathway with
-// embedding Σ_{kept j containing g} W_j[g].
+// group (n): the cell's group in [0, n_groups) or negative (left out); names (n_groups);
+// delta (n_groups, G): per group, the mean model input x̃_g of its cells minus that of the rest,
+// or NULL.
+// A gene's score in pathway j for group t is its share of how the group's token j differs from
+// the rest's: s_tj[g] = delta[t,g] · ‖W_j[g]‖ (token j = Σ_g x̃_g W_j[g] + b_j); without delta,
+// the paper's type-independent P_j[g] = Σ_c W_j[g,c]. A kept pathway contributes its
+// genes_per_pathway best-scoring genes (ties: lower gene index); a gene taken from several kept
+// pathways is one node whose embedding is the sum of its rows. The all-genes graph has one node
+// per gene of any kept pathway with embedding Σ_{kept j containing g} W_j[g]. With delta, a
+// gene's contribution is Σ_{kept j containing g} s_tj[g], and the key_genes largest positive
+// contributions are the group's key genes by contribution.
 void explain_run(Explain *e, const ModelSpec *spec, const float *emb_w, size_t C, const float *attn,
-                 size_t n, const int32_t *group, char *const *names, size_t n_groups,
+                 size_t n, const int32_t *group, char *const *names, size_t n_groups, const double *delta,
                  const ExplainOptions *opt);
 void explain_free(Explain *e);
 

@@ -12,6 +12,7 @@
 #include "io/h5ad.h"
 #include "model/model.h"
 #include "model/pathmap.h"
+#include "train/dataset.h"
 #include "train/fit.h"
 
 // ---- output files (temp file + atomic rename) ------------------------------------------------
@@ -101,6 +102,13 @@ static void kept_with_gene(const Ctx *x, const ExplainGroup *gr, size_t gene, in
     }
 }
 
+// Gene `gene`'s contribution in group gr (NaN without the expression side).
+static double contribution_of(const ExplainGroup *gr, size_t gene) {
+    for (size_t i = 0; i < gr->n_contrib; i++)
+        if (gr->contrib_gene[i] == gene) return gr->contrib[i];
+    return NAN;
+}
+
 static void write_pathways_tsv(const Ctx *x, const char *path) {
     OutFile o = out_open(path);
     const Explain *e = x->e;
@@ -132,9 +140,16 @@ static void write_genes_tsv(const Ctx *x, const char *path) {
     char buf[4096];
     fputs("group\tvariant\trank\tgene\tkey\tq", o.f);
     for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) fprintf(o.f, "\t%s", EXPLAIN_METRIC_NAMES[k]);
-    fputs("\tpathways\n", o.f);
+    fputs("\tpathways\tcontribution\n", o.f);
     for (size_t g = 0; g < e->n_groups; g++) {
         const ExplainGroup *gr = &e->group[g];
+        for (size_t i = 0; i < gr->n_contrib && gr->tested; i++) {  // variant "contribution": every kept gene
+            fprintf(o.f, "%s\tcontribution\t%zu\t%s\t%d\tnan", gr->name, i + 1, x->genes[gr->contrib_gene[i]],
+                    i < gr->n_contrib_key);
+            for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) fputs("\tnan", o.f);
+            kept_with_gene(x, gr, gr->contrib_gene[i], 0, buf, sizeof buf);
+            fprintf(o.f, "\t%s\t%.6g\n", buf, gr->contrib[i]);
+        }
         for (int v = 0; v < 2 && gr->tested; v++) {
             const ExplainNet *net = v ? &gr->all : &gr->net;
             for (size_t i = 0; i < net->n; i++) {
@@ -143,7 +158,7 @@ static void write_genes_tsv(const Ctx *x, const char *path) {
                         nd->key, nd->q);
                 for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) fprintf(o.f, "\t%.6g", nd->metric[k]);
                 kept_with_gene(x, gr, nd->gene, !v, buf, sizeof buf);
-                fprintf(o.f, "\t%s\n", buf);
+                fprintf(o.f, "\t%s\t%.6g\n", buf, contribution_of(gr, nd->gene));
             }
         }
     }
@@ -187,11 +202,12 @@ static void write_json(const Ctx *x, const char *path, const char *model, const 
     fputs(", \"group_key\": ", f);
     json_str(f, e->opt.group_key);
     fprintf(f, ",\n \"method\": {\"test\": \"one-vs-rest Wilcoxon rank-sum on kida_pathway_attn (scanpy wilcoxon), "
-               "BH-adjusted\", \"top_pathways\": %zu, \"genes_per_pathway\": %zu, \"gene_score\": \"P_j = row sums of "
-               "W_j\", \"graph\": \"cosine similarity > 0 among each gene's %d most similar, weight = similarity, "
+               "BH-adjusted\", \"top_pathways\": %zu, \"genes_per_pathway\": %zu, \"gene_score\": \"s_tj[g] = (mean "
+               "model input of the type - of the rest)[g] * |W_j[g]| (without expression: P_j = row sums of W_j)\", "
+               "\"key_genes\": \"largest positive sum of s_tj[g] over the kept pathways\", \"graph\": \"cosine similarity > 0 among each gene's %d most similar, weight = similarity, "
                "length = 1/similarity\", \"metrics\": [\"degree (strength)\", \"betweenness\", \"eigenvector\", "
                "\"pagerank\", \"closeness\"], \"combination\": \"order-statistics Q (Stuart 2003) of the 5 rank "
-               "ratios\", \"key_genes\": %zu},\n \"groups\": [",
+               "ratios\", \"n_key_genes\": %zu},\n \"groups\": [",
             e->opt.top_pathways, per, EXPLAIN_GRAPH_K, e->opt.key_genes);
     for (size_t g = 0; g < e->n_groups; g++) {
         const ExplainGroup *gr = &e->group[g];
@@ -218,7 +234,17 @@ static void write_json(const Ctx *x, const char *path, const char *model, const 
             }
             fputs("]}", f);
         }
-        fputs("], \"key_genes\": ", f);
+        fputs("], \"key_genes\": [", f);
+        for (size_t i = 0; i < gr->n_contrib_key; i++) {
+            fputs(i ? ", " : "", f);
+            json_str(f, x->genes[gr->contrib_gene[i]]);
+        }
+        fputs("], \"contributions\": [", f);
+        for (size_t i = 0; i < gr->n_contrib_key; i++) {
+            fputs(i ? ", " : "", f);
+            json_num(f, gr->contrib[i]);
+        }
+        fputs("], \"key_genes_network\": ", f);
         json_keys(f, x, &gr->net);
         fputs(", \"key_genes_allgenes\": ", f);
         json_keys(f, x, &gr->all);
@@ -248,14 +274,16 @@ static void write_uns(const Ctx *x, const char *out_path, const char *pred, int 
     size_t per = e->opt.genes_per_pathway, np = 0, ng = 0;
     for (size_t g = 0; g < e->n_groups; g++) {
         np += e->group[g].n_top;
-        ng += e->group[g].net.n + e->group[g].all.n;
+        ng += e->group[g].net.n + e->group[g].all.n + (e->group[g].tested ? e->group[g].n_contrib : 0);
     }
     H5adWriter *w = h5ad_writer_copy_of(out_path, overwrite, pred);
     h5ad_write_uns_string(w, "kida_explain/weights", which);
     h5ad_write_uns_string(w, "kida_explain/group_key", e->opt.group_key);
     h5ad_write_uns_string(w, "kida_explain/method",
-                          "pathways: one-vs-rest Wilcoxon rank-sum on kida_pathway_attn, BH; genes: top genes of "
-                          "P_j = row sums of W_j, cosine-similarity graph, 5 centralities, order-statistics Q");
+                          "pathways: one-vs-rest Wilcoxon rank-sum on kida_pathway_attn, BH; key genes: largest "
+                          "contribution (type-minus-rest mean model input times |W_j[g]|, summed over the kept "
+                          "pathways); network variants: top genes per pathway by that score, cosine-similarity "
+                          "graph, 5 centralities, order-statistics Q");
     char **gn = xmalloc((e->n_groups ? e->n_groups : 1) * sizeof(char *));
     int64_t *gc = xmalloc((e->n_groups ? e->n_groups : 1) * sizeof(int64_t));
     for (size_t g = 0; g < e->n_groups; g++) {
@@ -308,8 +336,20 @@ static void write_uns(const Ctx *x, const char *out_path, const char *pred, int 
         char **grp = xmalloc(ng * sizeof(char *)), **var = xmalloc(ng * sizeof(char *)), **gene = xmalloc(ng * sizeof(char *));
         int64_t *rank = xmalloc(ng * sizeof(int64_t)), *key = xmalloc(ng * sizeof(int64_t));
         double *q = xmalloc(ng * sizeof(double)), *met = xmalloc(ng * EXPLAIN_N_METRICS * sizeof(double));
+        double *contrib = xmalloc(ng * sizeof(double));
         size_t r = 0;
-        for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t g = 0; g < e->n_groups; g++) {
+            const ExplainGroup *gr = &e->group[g];
+            for (size_t i = 0; i < gr->n_contrib && gr->tested; i++, r++) {
+                grp[r] = gr->name;
+                var[r] = "contribution";
+                gene[r] = x->genes[gr->contrib_gene[i]];
+                rank[r] = (int64_t)i + 1;
+                key[r] = i < gr->n_contrib_key;
+                q[r] = NAN;
+                for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) met[k * ng + r] = NAN;
+                contrib[r] = gr->contrib[i];
+            }
             for (int v = 0; v < 2; v++) {
                 const ExplainNet *net = v ? &e->group[g].all : &e->group[g].net;
                 for (size_t i = 0; i < net->n; i++, r++) {
@@ -320,24 +360,81 @@ static void write_uns(const Ctx *x, const char *out_path, const char *pred, int 
                     key[r] = net->node[i].key;
                     q[r] = net->node[i].q;
                     for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) met[k * ng + r] = net->node[i].metric[k];
+                    contrib[r] = contribution_of(gr, net->node[i].gene);
                 }
             }
+        }
         h5ad_write_uns_strings(w, "kida_explain/genes/group", grp, ng);
         h5ad_write_uns_strings(w, "kida_explain/genes/variant", var, ng);
         h5ad_write_uns_strings(w, "kida_explain/genes/gene", gene, ng);
         h5ad_write_uns_i64_array(w, "kida_explain/genes/rank", rank, ng);
         h5ad_write_uns_i64_array(w, "kida_explain/genes/key", key, ng);
         h5ad_write_uns_f64_array(w, "kida_explain/genes/q", q, ng);
+        h5ad_write_uns_f64_array(w, "kida_explain/genes/contribution", contrib, ng);
         for (size_t k = 0; k < EXPLAIN_N_METRICS; k++) {
             char p[128];
             snprintf(p, sizeof p, "kida_explain/genes/%s", EXPLAIN_METRIC_NAMES[k]);
             h5ad_write_uns_f64_array(w, p, &met[k * ng], ng);
         }
-        free(grp); free(var); free(gene); free(rank); free(key); free(q); free(met);
+        free(grp); free(var); free(gene); free(rank); free(key); free(q); free(met); free(contrib);
     }
     h5ad_writer_commit(w);
     free(gn);
     free(gc);
+}
+
+// ---- the expression side: how each group's model input differs from the rest's ----------------
+
+// delta (n_groups, G): per group, the mean model input x̃_g (docs/preprocessing.md) of its cells
+// minus the mean over the other grouped cells (cells in no group are in neither). The annotated
+// file's X is read as the model reads a query. NULL, with a warning, when fewer than half of the
+// model genes are in the file (an ATAC file of peaks, say): key genes then follow the paper's
+// type-independent P_j alone.
+static double *group_deltas(const Config *c, const ModelSpec *spec, const int32_t *group, size_t n, size_t n_groups) {
+    Dist self = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1, .node = 0, .n_nodes = 1,
+                 .comm = MPI_COMM_SELF, .local_comm = MPI_COMM_SELF, .host = "local"};
+    H5ad *h = h5ad_open(c->pred, NULL, 0, NULL);
+    size_t G = spec->prep.G, nv = h5ad_n_vars(h), matched = 0;
+    h5ad_close(h);
+    Config qc = *c;
+    qc.query = c->pred;
+    qc.min_gene_overlap = 0.0;  // judged below, with a warning instead of an error
+    Dataset q;
+    dataset_open_query(&q, &spec->prep, &qc, &self);
+    for (size_t j = 0; j < nv && q.src.n; j++) matched += q.col[0][j] >= 0;
+    if (q.n_total != n || 2 * matched < G) {
+        log_warn("%s: X holds %zu of the model's %zu genes: key genes by contribution need the cells' expression, "
+                 "so only the paper's P_j ranking is reported", c->pred, matched, G);
+        dataset_free(&q);
+        return NULL;
+    }
+    double *sum = xcalloc((n_groups + 1) * G, sizeof(double));  // per group, then over every grouped cell
+    size_t *cnt = xcalloc(n_groups + 1, sizeof(size_t));
+    for (size_t lo = 0; lo < n; lo += DATASET_BLOCK) {
+        size_t nb = n - lo < DATASET_BLOCK ? n - lo : DATASET_BLOCK;
+        Csr x = dataset_query_rows(&q, &spec->prep, lo, nb, 1);  // x̃ − zero of the nonzero genes
+        for (size_t i = 0; i < nb; i++) {
+            int32_t gi = group[lo + i];
+            if (gi < 0) continue;
+            cnt[gi]++, cnt[n_groups]++;
+            for (int64_t k = x.indptr[i]; k < x.indptr[i + 1]; k++) {
+                sum[(size_t)gi * G + (size_t)x.indices[k]] += x.data[k];
+                sum[n_groups * G + (size_t)x.indices[k]] += x.data[k];
+            }
+        }
+        csr_free(&x);
+    }
+    dataset_free(&q);
+    double *delta = xcalloc((n_groups ? n_groups : 1) * G, sizeof(double));
+    for (size_t t = 0; t < n_groups; t++) {
+        size_t in = cnt[t], out = cnt[n_groups] - cnt[t];
+        if (!in || !out) continue;
+        for (size_t g = 0; g < G; g++)  // the zero value cancels in the difference
+            delta[t * G + g] = sum[t * G + g] / (double)in - (sum[n_groups * G + g] - sum[t * G + g]) / (double)out;
+    }
+    free(sum);
+    free(cnt);
+    return delta;
 }
 
 // ---- the command -----------------------------------------------------------------------------
@@ -411,8 +508,10 @@ int cmd_explain(const Config *c, const Dist *d) {
     log_info("explain: %s (%s weights, %zu pathways, width %zu) on %s: %zu of %zu cells in %zu groups (obs %s, "
              "unknown left out)", c->model, which, P, C, c->pred, n_used, n, n_groups, opt.group_key);
 
+    double *delta = group_deltas(c, &spec, group, n, n_groups);
     Explain e;
-    explain_run(&e, &spec, m.p.emb_w, C, attn, n, group, names, n_groups, &opt);
+    explain_run(&e, &spec, m.p.emb_w, C, attn, n, group, names, n_groups, delta, &opt);
+    free(delta);
     int have_graph = 0;
     for (size_t g = 0; g < n_groups; g++) have_graph |= e.group[g].tested && e.group[g].net.have_metrics;
     if (!have_graph) log_warn("this build has no igraph: gene networks were built but not scored (no key genes)");
@@ -433,9 +532,13 @@ int cmd_explain(const Config *c, const Dist *d) {
                 if (len + strlen(x.genes[net->node[i].gene]) + 3 < sizeof keys)
                     len += (size_t)snprintf(buf + len, sizeof keys - len, "%s%s", len ? ", " : "", x.genes[net->node[i].gene]);
         }
-        log_info("  %-20s %6zu cells: top pathway %s (AUC %.3f); key genes %s | all-genes (%zu): %s", gr->name, gr->n_cells,
-                 gr->n_top ? spec.pw.names[gr->top[0]] : "-", gr->n_top ? e.test[g * P + gr->top[0]].auc : NAN, keys,
-                 gr->all.n, all);
+        char contrib[512] = "";
+        for (size_t i = 0, len = 0; i < gr->n_contrib_key; i++)
+            if (len + strlen(x.genes[gr->contrib_gene[i]]) + 3 < sizeof contrib)
+                len += (size_t)snprintf(contrib + len, sizeof contrib - len, "%s%s", len ? ", " : "", x.genes[gr->contrib_gene[i]]);
+        log_info("  %-20s %6zu cells: top pathway %s (AUC %.3f); key genes %s | network: %s | all-genes network (%zu): %s",
+                 gr->name, gr->n_cells, gr->n_top ? spec.pw.names[gr->top[0]] : "-",
+                 gr->n_top ? e.test[g * P + gr->top[0]].auc : NAN, gr->contrib ? contrib : "-", keys, gr->all.n, all);
     }
     write_pathways_tsv(&x, path[0]);
     write_genes_tsv(&x, path[1]);

@@ -246,7 +246,7 @@ static void test_run(void) {
     ExplainOptions o = explain_options_default();
     o.top_pathways = 2;
     Explain e;
-    explain_run(&e, &spec, w, 2, attn, n, grp, gnames, 2, &o);
+    explain_run(&e, &spec, w, 2, attn, n, grp, gnames, 2, NULL, &o);
     check(e.group[0].tested && e.group[1].tested, "both groups tested");
     check(e.group[0].n_top == 2 && e.group[0].top[0] == 1, "group A's top pathway is PW1");
     check(e.group[1].top[0] == 2, "group B's top pathway is PW2");
@@ -277,6 +277,56 @@ static void test_run(void) {
     explain_free(&e);
 }
 
+// The same model with the expression side: group A's genes differ from the rest's by delta.
+// PW1's scores for A are delta · ‖W_j[g]‖ = G1 2·0.354, G2 0.1·2.236, G3 1·1.414: top genes G3,
+// then G1 (P_j would give G2, G3). Contributions are checked against a sum over the kept pathways
+// done here, key genes are the positive ones, largest first, at most 5.
+static void test_run_delta(void) {
+    ModelSpec spec;
+    memset(&spec, 0, sizeof spec);
+    char *genes[6] = {"G0", "G1", "G2", "G3", "G4", "G5"}, *names[3] = {"PW0", "PW1", "PW2"};
+    size_t ptr[4] = {0, 2, 5, 8};
+    int32_t member[8] = {0, 1, 1, 2, 3, 3, 4, 5};
+    spec.pw.P = 3, spec.pw.names = names, spec.pw.path_ptr = ptr, spec.pw.member_gene = member;
+    spec.prep.G = 6, spec.prep.gene_names = genes;
+    float w[16] = {1, 0, 0, 1, 0.25f, 0.25f, 1, 2, 1, 1, -1, 0, 2, 2, 0.5f, 0};
+    size_t n = 12;
+    float attn[36];
+    int32_t grp[12];
+    for (size_t i = 0; i < n; i++) {
+        grp[i] = i < 6 ? 0 : 1;
+        float jitter = 0.001f * (float)i;
+        attn[i * 3 + 0] = 0.2f + 0.001f * (float)(i % 3);
+        attn[i * 3 + 1] = grp[i] == 0 ? 0.6f - jitter : 0.1f + jitter;
+        attn[i * 3 + 2] = grp[i] == 1 ? 0.7f - jitter : 0.2f - jitter;
+    }
+    double delta[12] = {-0.5, 2, 0.1, 1, 3, 0,    // group A minus the rest
+                        0.5, -2, -0.1, -1, -3, 0};  // group B: the opposite
+    char *gnames[2] = {"A", "B"};
+    ExplainOptions o = explain_options_default();
+    o.top_pathways = 2;
+    Explain e;
+    explain_run(&e, &spec, w, 2, attn, n, grp, gnames, 2, delta, &o);
+    const ExplainGroup *a = &e.group[0];
+    check(a->top[0] == 1, "delta: group A's top pathway is still PW1 (attention decides pathways)");
+    check(a->top_gene[0] == 3 && a->top_gene[1] == 1, "delta: PW1's top genes for A are G3 then G1");
+    near(a->top_gene_p[0], 1.0 * sqrt(2.0), 1e-6, "delta: G3's score in PW1 = 1 * |(1,1)|");
+    double want[6] = {0};
+    for (size_t t = 0; t < a->n_top; t++)
+        for (size_t r = ptr[a->top[t]]; r < ptr[a->top[t] + 1]; r++)
+            want[member[r]] += delta[member[r]] * sqrt((double)w[2 * r] * w[2 * r] + (double)w[2 * r + 1] * w[2 * r + 1]);
+    size_t n_pos = 0;
+    for (size_t i = 0; i < a->n_contrib; i++) {
+        near(a->contrib[i], want[a->contrib_gene[i]], 1e-9, "delta: contribution = sum over the kept pathways");
+        if (i) check(a->contrib[i] <= a->contrib[i - 1], "delta: contributions descend");
+        n_pos += a->contrib[i] > 0.0;
+    }
+    check(a->n_contrib == a->all.n, "delta: every gene of the kept pathways has a contribution");
+    check(a->n_contrib_key == (n_pos < 5 ? n_pos : 5), "delta: key genes = the positive contributions, at most 5");
+    check(a->contrib_gene[0] == 1 || a->contrib_gene[0] == 4, "delta: G1 (PW0 kept) or G4 (PW2 kept) first");
+    explain_free(&e);
+}
+
 int main(void) {
     test_ranks();
     test_wilcoxon();
@@ -285,6 +335,7 @@ int main(void) {
     test_similarity_graph();
     test_centrality();
     test_run();
+    test_run_delta();
     if (failures) {
         printf("%d check(s) failed\n", failures);
         return 1;

@@ -39,7 +39,16 @@ for g in tested:
             q = [float(r["q"]) for r in net]
             assert q == sorted(q) and all(0 <= x <= 1 for x in q)
             assert [int(r["rank"]) for r in net] == list(range(1, len(net) + 1))
-        assert g["key_genes"] == [r["gene"] for r in top2 if r["key"] == "1"]
+        assert g["key_genes_network"] == [r["gene"] for r in top2 if r["key"] == "1"]
+    # key genes by contribution: every gene of the kept pathways, ranked; the keys are its first
+    # (at most 5) positive contributions, as in the JSON
+    con = [r for r in genes if r["group"] == g["name"] and r["variant"] == "contribution"]
+    assert {r["gene"] for r in con} == {r["gene"] for r in allg}, g["name"]
+    cv = [float(r["contribution"]) for r in con]
+    assert cv == sorted(cv, reverse=True) and [int(r["rank"]) for r in con] == list(range(1, len(con) + 1))
+    keys = [r["gene"] for r in con if r["key"] == "1"]
+    assert keys == [r["gene"] for r in con[:len(keys)]] and 1 <= len(keys) <= 5, keys
+    assert all(float(r["contribution"]) > 0 for r in con[:len(keys)]) and g["key_genes"] == keys
 f = h5py.File(w + "/ex.h5ad", "r")
 u = f["uns"]["kida_explain"]
 for k in ["groups", "pathways/pathway", "pathways/score", "genes/gene", "genes/q", "weights"]:
@@ -49,6 +58,53 @@ assert "kida_label" in f["obs"] and "kida" in f["uns"]                  # a full
 print("outputs consistent:", len(tested), "types,", len(rows), "pathway rows,", len(genes), "gene rows")
 PY
 pass "explain outputs"
+# the contributions, recomputed here from the model file and the annotated file's counts: the
+# model input (log1p of counts per target sum, standardised with the model's mean and std,
+# clipped), its mean over a type minus over the rest, times |W_j[g]|, summed over kept pathways
+$PYH5 - "$WORK" <<'PY' || fail "contributions differ from a recomputation"
+import sys, csv, h5py, numpy as np
+w = sys.argv[1]
+dec = lambda a: [x.decode() if isinstance(x, bytes) else str(x) for x in a]
+m = h5py.File(w + "/model.h5", "r")
+genes, mean, std = dec(m["prep/genes"][:]), m["prep/mean"][:], m["prep/std"][:]
+target, clip = m["prep/target_sum_clip"][:]
+W = m["student/emb_w"][:] if "student" in m else m["teacher/emb_w"][:]
+ptr, mem, pnames = m["pathways/path_ptr"][:], m["pathways/member_gene"][:], dec(m["pathways/names"][:])
+f = h5py.File(w + "/out.h5ad", "r")
+X = f["X"]
+shape = tuple(X.attrs["shape"])
+dense = np.zeros(shape)
+ip, ix, dv = X["indptr"][:], X["indices"][:], X["data"][:]
+for i in range(shape[0]):
+    dense[i, ix[ip[i]:ip[i + 1]]] = dv[ip[i]:ip[i + 1]]
+var = dec(f["var"][f["var"].attrs["_index"]][:])
+col = {g: j for j, g in enumerate(var)}
+size = dense.sum(1)
+# a model gene the file lacks has a zero count in every cell: the same value everywhere, no difference
+counts = np.stack([dense[:, col[g]] if g in col else np.zeros(shape[0]) for g in genes], axis=1)
+x = np.log1p(counts / (size[:, None] / target))
+x = np.clip((x - mean) / std, -clip, clip)
+lab = f["obs/kida_label"]
+lab = np.array(dec(lab["categories"][:]))[lab["codes"][:]]
+norm = np.linalg.norm(W.astype(np.float64), axis=1)
+kept = {}
+for r in csv.DictReader(open(w + "/ex.pathways.tsv"), delimiter="\t"):
+    kept.setdefault(r["group"], []).append(pnames.index(r["pathway"]))
+worst, n = 0.0, 0
+for r in csv.DictReader(open(w + "/ex.genes.tsv"), delimiter="\t"):
+    if r["variant"] != "contribution":
+        continue
+    t, gi = r["group"], genes.index(r["gene"])
+    inn = lab == t
+    d = x[inn, gi].mean() - x[~inn & (lab != "unknown"), gi].mean()
+    want = sum(d * norm[q] for j in kept[t] for q in range(ptr[j], ptr[j + 1]) if mem[q] == gi)
+    got = float(r["contribution"])
+    worst = max(worst, abs(got - want) / (1e-3 + abs(want)))
+    n += 1
+print(f"{n} contributions recomputed, worst relative difference {worst:.1e}")
+assert n > 0 and worst < 1e-3
+PY
+pass "contributions equal a recomputation from the counts"
 # the pathway ranking is scanpy's (pyenv python with scanpy; skipped without it)
 if $PYTHON -c "import scanpy" 2>/dev/null; then
     $PYTHON - "$WORK/out.h5ad" "$WORK/ex.pathways.tsv" <<'PY' || fail "ranking differs from scanpy"
