@@ -39,11 +39,16 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void roun
 }
 #endif
 
+#ifdef BF16_X86
+static pthread_once_t g_round_once = PTHREAD_ONCE_INIT;
+static int g_round_vec;  // the CPU converts to bf16 itself (set once: CPUID is slow under a hypervisor)
+static void round_choose(void) { g_round_vec = cpu_bf16() >= 1; }
+#endif
+
 void mm_bf16_round(uint16_t *dst, const float *src, size_t n) {
 #ifdef BF16_X86
-    static int vec = -1;
-    if (vec < 0) vec = cpu_bf16() >= 1;
-    if (vec) {
+    pthread_once(&g_round_once, round_choose);
+    if (g_round_vec) {
         round_avx512bf16(dst, src, n);
         return;
     }

@@ -215,33 +215,41 @@ static void test_centrality(void) {
     near(met[3 * EXPLAIN_N_METRICS + 4], 0, 0, "isolated closeness 0");
 }
 
-// A model with 3 pathways over 6 genes, width 2. Group 0 attends pathway 1, group 1 pathway 2.
+// A model with 3 pathways over 6 genes, width 2, and 12 cells: group 0 (cells 0-5) attends
+// pathway 1, group 1 (cells 6-11) pathway 2, pathway 0 alike in both.
 // Pathway 1 = genes {1,2,3} with P_j (row sums) 0.5, 3, 2 -> top genes 2 then 3.
-static void test_run(void) {
-    ModelSpec spec;
-    memset(&spec, 0, sizeof spec);
-    char *genes[6] = {"G0", "G1", "G2", "G3", "G4", "G5"}, *names[3] = {"PW0", "PW1", "PW2"};
-    size_t ptr[4] = {0, 2, 5, 8};
-    int32_t member[8] = {0, 1, 1, 2, 3, 3, 4, 5};
-    spec.pw.P = 3;
-    spec.pw.names = names;
-    spec.pw.path_ptr = ptr;
-    spec.pw.member_gene = member;
-    spec.prep.G = 6;
-    spec.prep.gene_names = genes;
-    float w[16] = {1, 0, 0, 1,           // PW0: G0 (1), G1 (1)
-                   0.25f, 0.25f, 1, 2, 1, 1,  // PW1: G1 (.5), G2 (3), G3 (2)
-                   -1, 0, 2, 2, 0.5f, 0};     // PW2: G3 (-1), G4 (4), G5 (.5)
-    size_t n = 12;
-    float attn[36];
-    int32_t grp[12];
-    for (size_t i = 0; i < n; i++) {
+enum { TINY_N = 12 };
+static char *tiny_genes[6] = {"G0", "G1", "G2", "G3", "G4", "G5"}, *tiny_names[3] = {"PW0", "PW1", "PW2"};
+static size_t tiny_ptr[4] = {0, 2, 5, 8};
+static int32_t tiny_member[8] = {0, 1, 1, 2, 3, 3, 4, 5};
+static const float tiny_w[16] = {1, 0, 0, 1,                 // PW0: G0 (1), G1 (1)
+                                 0.25f, 0.25f, 1, 2, 1, 1,   // PW1: G1 (.5), G2 (3), G3 (2)
+                                 -1, 0, 2, 2, 0.5f, 0};      // PW2: G3 (-1), G4 (4), G5 (.5)
+
+static void tiny_model(ModelSpec *spec, float attn[TINY_N * 3], int32_t grp[TINY_N]) {
+    memset(spec, 0, sizeof *spec);
+    spec->pw.P = 3;
+    spec->pw.names = tiny_names;
+    spec->pw.path_ptr = tiny_ptr;
+    spec->pw.member_gene = tiny_member;
+    spec->prep.G = 6;
+    spec->prep.gene_names = tiny_genes;
+    for (size_t i = 0; i < TINY_N; i++) {
         grp[i] = i < 6 ? 0 : 1;
         float jitter = 0.001f * (float)i;
         attn[i * 3 + 0] = 0.2f + 0.001f * (float)(i % 3);  // the same in both groups
         attn[i * 3 + 1] = grp[i] == 0 ? 0.6f - jitter : 0.1f + jitter;
         attn[i * 3 + 2] = grp[i] == 1 ? 0.7f - jitter : 0.2f - jitter;
     }
+}
+
+static void test_run(void) {
+    ModelSpec spec;
+    float attn[TINY_N * 3];
+    int32_t grp[TINY_N];
+    tiny_model(&spec, attn, grp);
+    size_t n = TINY_N;
+    const float *w = tiny_w;
     char *gnames[2] = {"A", "B"};
     ExplainOptions o = explain_options_default();
     o.top_pathways = 2;
@@ -283,23 +291,12 @@ static void test_run(void) {
 // done here, key genes are the positive ones, largest first, at most 5.
 static void test_run_delta(void) {
     ModelSpec spec;
-    memset(&spec, 0, sizeof spec);
-    char *genes[6] = {"G0", "G1", "G2", "G3", "G4", "G5"}, *names[3] = {"PW0", "PW1", "PW2"};
-    size_t ptr[4] = {0, 2, 5, 8};
-    int32_t member[8] = {0, 1, 1, 2, 3, 3, 4, 5};
-    spec.pw.P = 3, spec.pw.names = names, spec.pw.path_ptr = ptr, spec.pw.member_gene = member;
-    spec.prep.G = 6, spec.prep.gene_names = genes;
-    float w[16] = {1, 0, 0, 1, 0.25f, 0.25f, 1, 2, 1, 1, -1, 0, 2, 2, 0.5f, 0};
-    size_t n = 12;
-    float attn[36];
-    int32_t grp[12];
-    for (size_t i = 0; i < n; i++) {
-        grp[i] = i < 6 ? 0 : 1;
-        float jitter = 0.001f * (float)i;
-        attn[i * 3 + 0] = 0.2f + 0.001f * (float)(i % 3);
-        attn[i * 3 + 1] = grp[i] == 0 ? 0.6f - jitter : 0.1f + jitter;
-        attn[i * 3 + 2] = grp[i] == 1 ? 0.7f - jitter : 0.2f - jitter;
-    }
+    float attn[TINY_N * 3];
+    int32_t grp[TINY_N];
+    tiny_model(&spec, attn, grp);
+    size_t n = TINY_N, *ptr = tiny_ptr;
+    const int32_t *member = tiny_member;
+    const float *w = tiny_w;
     double delta[12] = {-0.5, 2, 0.1, 1, 3, 0,    // group A minus the rest
                         0.5, -2, -0.1, -1, -3, 0};  // group B: the opposite
     char *gnames[2] = {"A", "B"};
