@@ -2,7 +2,7 @@
 # matching, pathway selection, ATAC peaks -> gene activity scores (src/prep/); and their tests
 libkida_prep_a_SOURCES += src/prep/preprocess.h src/prep/preprocess.c src/prep/hvg.c \
 	src/prep/genematch.h src/prep/genematch.c src/prep/pathways.h src/prep/pathways.c \
-	src/prep/genescore.h src/prep/genescore.c src/prep/markers.h src/prep/markers.c
+	src/prep/genescore.h src/prep/genescore.c src/prep/markers.h src/prep/markers.c src/prep/profiles.h src/prep/profiles.c
 EXTRA_DIST += tests/prep/prep_testutil.h
 check_PROGRAMS += tests/prep/test_genematch
 tests_prep_test_genematch_SOURCES = tests/prep/test_genematch.c

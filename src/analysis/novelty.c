@@ -188,6 +188,7 @@ void novelty_free(Novelty *v) {
     free(v->cluster);
     free(v->cluster_conf);
     free(v->cluster_score);
+    free(v->cluster_r);
     free(v->novel);
     memset(v, 0, sizeof *v);
 }

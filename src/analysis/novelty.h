@@ -25,6 +25,7 @@ typedef struct {
     int32_t *cluster;         // (n) this rank's cells' cluster, 0 = the largest
     float *cluster_conf;      // (n) the median confidence of the cell's cluster
     float *cluster_score;     // (n) the median distance of the cell's cluster, or NULL without distances
+    float *cluster_r;         // (n) the profile correlation of the cell's cluster (novelty_by_profile), or NULL
     uint8_t *novel;           // (n) 1: the cell's cluster is novel
     size_t n_clusters;        // over all ranks
     size_t n_novel_clusters;
@@ -52,5 +53,29 @@ void novelty_nearest(int32_t *cl, const float *x, size_t n, const double *centro
 // warning says so.
 Novelty novelty_find(const float *emb, const float *conf, const float *score, size_t n, size_t C, double resolution,
                      double cutoff, double score_cutoff, size_t max_cells, uint64_t seed, const Dist *d);
+
+// The profile rule (novelty_profile.c). A model can label a missing type confidently as another
+// type; its cells' expression still does not look like that type's. For each cluster: its mean
+// log expression profile (prep/profiles.h), and the label most of its cells have (pred). Both the
+// clusters' and the reference types' profiles are centred (minus the mean profile of the clusters,
+// and of the types; this removes most of a shift between technologies) and correlated over the
+// reference's marker genes: the union of each type's NOVELTY_MARKERS genes of largest profile
+// minus the mean of the other types' profiles. A cluster whose correlation with its label's
+// profile is below r_min is novel.
+#define NOVELTY_MARKERS 50
+// mask (G): the marker genes of the K profiles (K,G) (a row of NAN: a type without cells,
+// skipped); n per type. Returns how many genes are set.
+size_t novelty_profile_markers(uint8_t *mask, const float *profile, size_t K, size_t G, size_t n);
+// r (nc): the centred correlation over mask of each cluster's profile (nc,G; a NAN row: no cells)
+// with the profile of its label lab[c]: NAN when the cluster or the label has none or the label's
+// profile is flat over mask; 0 when the cluster's is flat (it resembles no known type).
+void novelty_profile_r(double *r, const float *cluster, const int32_t *lab, size_t nc, const float *profile, size_t K,
+                       size_t G, const uint8_t *mask);
+// Applies the rule to v (novel, n_novel, n_novel_clusters, cluster_r) of this rank's n cells:
+// cluster (v->n_clusters, G), the clusters' profiles; pred (n), the cells' labels in [0, K);
+// profile (K,G) of the reference types. Collective; the same on any rank count. Returns the
+// clusters it made novel that were not already.
+size_t novelty_by_profile(Novelty *v, size_t n, const float *cluster, const int32_t *pred, const float *profile, size_t K,
+                          size_t G, double r_min, const Dist *d);
 void novelty_free(Novelty *v);
 #endif

@@ -6,6 +6,7 @@
 
 #include "analysis/majority.h"
 #include "analysis/novelty.h"
+#include "prep/profiles.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/runstats.h"
@@ -89,6 +90,25 @@ static Majority vote(const Config *c, const Dist *d, const OutputSpec *o, const 
     return m;
 }
 
+// The expression profiles of the novel-type clusters: from the query rows in memory (annotate) or
+// read again in blocks (predict streams the query). Collective.
+static float *cluster_profiles(const OutputSpec *o, const Novelty *nv, const Dist *d) {
+    const Dataset *q = o->query;
+    const PrepStats *ps = &o->spec->prep;
+    ProfileSums s = profiles_begin(nv->n_clusters, ps->G);
+    if (q->x.n_rows == q->count) {
+        profiles_add(&s, &q->x, nv->cluster);
+    } else {
+        for (size_t lo = 0; lo < q->count; lo += DATASET_BLOCK) {
+            size_t n = q->count - lo < DATASET_BLOCK ? q->count - lo : DATASET_BLOCK;
+            Csr x = dataset_query_rows(q, ps, q->start + lo, n, 1);
+            profiles_add(&s, &x, nv->cluster + lo);
+            csr_free(&x);
+        }
+    }
+    return profiles_finish(&s, ps, NULL, d);
+}
+
 OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
     Novelty nv = {0};
     char **ncats = NULL;
@@ -98,6 +118,14 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
         double cut = novelty_cutoff(c->novel_cutoff, o->holdout_conf, o->n_oor_holdout, c->novel_holdout_quantile);
         nv = novelty_find(o->final->emb, o->final->conf, o->oor_score, o->final->n, o->final->C, c->novel_resolution, cut,
                           far, NOVELTY_MAX_CELLS, (uint64_t)c->seed, d);
+        if (c->novel_profile_r > -1 && o->spec->profile) {
+            float *cp = cluster_profiles(o, &nv, d);
+            novelty_by_profile(&nv, o->final->n, cp, o->final->pred, o->spec->profile, o->spec->K, o->spec->prep.G,
+                               c->novel_profile_r, d);
+            free(cp);
+        } else if (c->novel_profile_r > -1)
+            log_warn("novel types: %s holds no reference type profiles (saved before kida kept them); only the "
+                     "confidence rule runs (retrain the model to add them)", c->model ? c->model : "the model");
         phase_since("novel types", t0, o->final->n);
         ncats = majority_cluster_names(nv.n_clusters);
         o->novel = nv.novel;
@@ -106,6 +134,8 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
         o->n_novel_cats = nv.n_clusters;
         o->cluster_conf = nv.cluster_conf;
         o->cluster_score = nv.cluster_score;
+        o->cluster_r = nv.cluster_r;
+        o->novel_profile_r = c->novel_profile_r;
         o->novel_cutoff = cut;
         o->novel_resolution = c->novel_resolution;
     }
@@ -131,7 +161,7 @@ OutputLabels outputs_write(const Config *c, const Dist *d, OutputSpec *o) {
     o->novel = NULL;
     o->novel_cluster = NULL;
     o->novel_cats = NULL;
-    o->cluster_conf = o->cluster_score = NULL;
+    o->cluster_conf = o->cluster_score = o->cluster_r = NULL;
     majority_free(&m);
     strv_free(ncats, nv.n_clusters);
     novelty_free(&nv);

@@ -50,7 +50,7 @@ typedef struct {
     double anchor_fraction, alpha, beta, kd_temperature, student_lr;
     // predict / outputs
     double unknown_threshold, oor_quantile;
-    double novel_cutoff, novel_resolution, novel_holdout_quantile;
+    double novel_cutoff, novel_resolution, novel_holdout_quantile, novel_profile_r;
     int novel_distance;
     int oor_unknown;
     int attn_all_layers;

@@ -18,6 +18,7 @@
 #include "train/ckptdir.h"
 #include "train/fingerprint.h"
 #include "prep/markers.h"
+#include "prep/profiles.h"
 #include "train/infer.h"
 #include "train/output.h"
 #include "train/preflight.h"
@@ -172,6 +173,8 @@ void fit_setup(Fit *f, const Config *c, const Dist *d, const char *main_out) {
     log_info("reference %s: %zu cells, %zu labelled in %zu classes; %zu model genes (%.1f s)", c->reference, f->ref.n_total,
              f->lab.n_labelled, f->lab.K, f->spec.prep.G, wall_time() - t0);
     split_holdout(f);  // before the pathways: the markers see the training cells only
+    // every labelled cell's type profile (the novel-type rule compares query clusters with them)
+    f->spec.profile = profiles_means(&f->ref.x, f->lab.y + f->ref.x.row_start, f->lab.K, &f->spec.prep, NULL, d);
     GeneSets gs = read_gene_sets(c);
     PathwayOptions po = pathway_options_default();
     po.n_pathways = (size_t)c->n_pathways;

@@ -2,7 +2,7 @@
 //   /            attrs format = "kida-model", format_version, kida_version
 //   /config      resolved options (string)
 //   /dims        attrs G P T M C NH L F K, dropout
-//   /prep        genes (strings), mean, std, zero (G); attrs target_sum, clip
+//   /prep        genes (strings), mean, std, zero (G); target_sum_clip (2); type_profile (K,G)
 //   /pathways    names, path_ptr, member_gene, pvalue, set_size
 //   /classes     (K strings)
 //   /teacher/<param name>, /student/<param name>   weights, shapes as docs/model.md
@@ -80,6 +80,10 @@ void modelfile_write(const char *path, const ModelSpec *s, const Model *teacher,
     write_1d(g, "zero", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, s->prep.zero, G, path);
     double sc[2] = {s->prep.target_sum, s->prep.clip};
     write_1d(g, "target_sum_clip", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sc, 2, path);
+    if (s->profile) {
+        hsize_t pd[2] = {s->K, G};
+        h5u_close(h5u_write_dset(g, "type_profile", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, pd, s->profile, path), path);
+    }
     h5u_close(g, path);
 
     g = H5Gcreate2(f, "pathways", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -145,6 +149,20 @@ static void *read_all(hid_t loc, const char *name, hid_t mt, size_t elem, size_t
     return buf;
 }
 
+// prep/type_profile, (K,G) float32.
+static float *read_profile(hid_t g, size_t K, size_t G, const char *path) {
+    hid_t ds = h5u_open_dset(g, "type_profile", path, "the model file is damaged; use another copy or retrain");
+    hsize_t dims[8];
+    int rank = h5u_dset_dims(ds, dims, path, "prep/type_profile");
+    if (rank != 2 || dims[0] != K || dims[1] != G)
+        FATAL("the model file is damaged; use another copy or retrain", "%s: prep/type_profile is not %zu x %zu", path, K, G);
+    float *p = xmalloc_for(szmul(K ? K : 1, G ? G : 1) * sizeof(float), "%s: prep/type_profile %zu x %zu", path, K, G);
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) < 0)
+        FATAL("the model file is damaged", "%s: cannot read prep/type_profile", path);
+    h5u_close(ds, path);
+    return p;
+}
+
 // FATAL unless the network in /dims is one the options can ask for: width, heads and layers in
 // the ranges of --width, --heads, --layers, the MLP 4 x width, T = P + 1, and counts that fit
 // the int32 indices (a damaged file once gave sizes whose products wrapped around).
@@ -208,6 +226,8 @@ void modelfile_read_spec(const char *path, ModelSpec *s) {
     s->prep.target_sum = sc[0];
     s->prep.clip = sc[1];
     free(sc);
+    s->profile = NULL;  // models before the profile rule have none
+    if (h5u_exists(g, "type_profile")) s->profile = read_profile(g, K, G, path);
     h5u_close(g, path);
     g = h5u_open_group(f, "pathways", path, "the model file is damaged");
     s->pw.P = P;
@@ -355,6 +375,7 @@ void modelspec_free(ModelSpec *s) {
     strv_free(s->classes, s->K);
     free(s->config_text);
     free(s->fingerprint);
+    free(s->profile);
     memset(s, 0, sizeof *s);
 }
 

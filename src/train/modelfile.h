@@ -26,6 +26,8 @@ typedef struct {
     char **classes;     // (K)
     char *config_text;  // resolved options
     char *fingerprint;  // the run's fingerprint (train/fingerprint.h); NULL when the file has none
+    float *profile;     // (K,G) each class's mean log expression (prep/profiles.h; the novel-type
+                        // rule), a row of NAN for a class without cells; NULL when the file has none
 } ModelSpec;
 
 // Training progress (checkpoints only).

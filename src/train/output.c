@@ -45,6 +45,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     if (o->novel) {
         h5ad_write_uns_f64(w, "kida/novel_cutoff", o->novel_cutoff);
         h5ad_write_uns_f64(w, "kida/novel_resolution", o->novel_resolution);
+        if (o->cluster_r) h5ad_write_uns_f64(w, "kida/novel_profile_r", o->novel_profile_r);
     }
     if (o->hist && o->n_hist) {
         float *h = xmalloc_for(szmul(szmul(o->n_hist, 5), sizeof(float)), "output: training history of %zu epochs", o->n_hist);
@@ -93,6 +94,7 @@ void output_write(const OutputSpec *o, const OutputLabels *l, const Dist *d) {
         h5ad_write_obs_categorical_used(w, "kida_novel_cluster", o->novel_cluster, n, o->novel_cats, o->n_novel_cats);
         h5ad_write_obs_f32(w, "kida_cluster_conf", o->cluster_conf, n);
         if (o->cluster_score) h5ad_write_obs_f32(w, "kida_cluster_oor_score", o->cluster_score, n);
+        if (o->cluster_r) h5ad_write_obs_f32(w, "kida_cluster_profile_r", o->cluster_r, n);
     }
     if (o->teacher_oor_score && o->teacher != p) h5ad_write_obs_f32(w, "kida_teacher_oor_score", o->teacher_oor_score, n);
     h5ad_write_obs_f32(w, "kida_conf", p->conf, n);

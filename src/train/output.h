@@ -40,7 +40,8 @@ typedef struct {
     char *const *novel_cats;
     size_t n_novel_cats;
     const float *cluster_conf, *cluster_score;
-    double novel_cutoff, novel_resolution;
+    const float *cluster_r;     // (n) the cluster's profile correlation (--novel-profile-r), or NULL
+    double novel_cutoff, novel_resolution, novel_profile_r;
     const char *mode;           // "kida", "ki" or "predict"
     const double *hist;         // (n_hist,5) per-epoch history, or NULL
     size_t n_hist;

@@ -51,11 +51,12 @@ for c in oc.unique():
     m = oc == c
     assert mv[m].nunique() == 1 and lab[m].value_counts().iloc[0] == (lab[m] == mv[m].iloc[0]).sum(), c
 # novel types: kida_out_of_reference is the cell's cluster's median confidence below the cut-off
-# (the distance rule is off by default); a cluster is all or nothing; the label is untouched
-# without --oor-unknown
+# or its profile correlation below --novel-profile-r (the distance rule is off by default); a
+# cluster is all or nothing; the label is untouched without --oor-unknown
 oor, cl = a.obs.kida_out_of_reference.values, a.obs.kida_novel_cluster.astype(str).values
 cc, cut = a.obs.kida_cluster_conf.values, float(a.uns["kida"]["novel_cutoff"])
-assert oor.dtype == bool and 0 < cut <= 0.8 and np.array_equal(oor, cc < cut)
+pr, rmin = a.obs.kida_cluster_profile_r.values, float(a.uns["kida"]["novel_profile_r"])
+assert oor.dtype == bool and 0 < cut <= 0.8 and rmin == 0.25 and np.array_equal(oor, (cc < cut) | (pr < rmin))
 held = np.sort(np.asarray(a.uns["kida"]["holdout_conf"]))   # the cut-off: at most the hold-out's 0.1 quantile
 assert abs(cut - min(0.8, np.quantile(held, 0.1))) < 1e-6, (cut, np.quantile(held, 0.1))
 assert "kida_cluster_oor_score" not in a.obs
@@ -65,10 +66,51 @@ assert len(set(cl)) > 1
 for c in set(cl):   # one cluster: one median confidence, computed from its cells
     m = cl == c
     assert len(set(cc[m])) == 1 and abs(np.median(conf[m]) - cc[m][0]) < 1e-6, c
+for c in set(cl):
+    assert len(set(pr[cl == c])) == 1, c
 nov = oor
 print("outputs ok:", oc.nunique(), "over-clusters,", int((mv != lab).sum()), "cells relabelled,", int(oor.sum()), "out of reference")
 PY
 pass "kida_proba_df, proba_columns, predictions table, used categories, majority voting"
+# the profile correlation, recomputed here from the counts: each reference type's and each query
+# cluster's mean of the model input (scaled, clipped) brought back to the log scale, centred, and
+# correlated over the 50 genes per type of largest profile minus the other types' mean
+$PYH5 - "$WORK/a.h5ad" "$WORK/m.h5" data/pbmc_v2_ref.h5ad <<'PY' || fail "kida_cluster_profile_r recomputed"
+import sys, anndata as ad, h5py, numpy as np
+a, ref = ad.read_h5ad(sys.argv[1]), ad.read_h5ad(sys.argv[3])
+m = h5py.File(sys.argv[2], "r")
+genes = [g.decode() for g in m["prep/genes"][:]]
+mu, sd, clip = m["prep/mean"][:].astype(float), m["prep/std"][:].astype(float), m["prep/target_sum_clip"][1]
+cls = [c.decode() for c in m["classes"][:]]
+def model_log(x, names):   # log1p CP10k on the model genes, through the clipped scaling and back
+    x = x.toarray() if hasattr(x, "toarray") else np.asarray(x)
+    tot = x.sum(1, keepdims=True); tot[tot == 0] = 1
+    col = {g: i for i, g in enumerate(names)}
+    v = np.zeros((x.shape[0], len(genes)))
+    for j, g in enumerate(genes):
+        if g in col: v[:, j] = x[:, col[g]]
+    v = np.log1p(v / tot * 1e4)
+    return np.clip((v - mu) / sd, -clip, clip) * sd + mu
+R, Q = model_log(ref.X, list(ref.var_names)), model_log(a.X, list(a.var_names))
+rt = ref.obs.cell_type.astype(str).values
+P = np.array([R[rt == t].mean(0) for t in cls])
+assert np.abs(P - m["prep/type_profile"][:]).max() < 1e-3, np.abs(P - m["prep/type_profile"][:]).max()
+mk = sorted(set().union(*[set(np.argsort(-(P[i] - np.delete(P, i, 0).mean(0)), kind="stable")[:50]) for i in range(len(cls))]))
+cl, lab = a.obs.kida_novel_cluster.astype(str).values, a.obs.kida_label_raw.astype(str).values
+u = sorted(set(cl))
+V = np.array([Q[cl == c].mean(0) for c in u])
+Pc, Vc = (P - P.mean(0))[:, mk], (V - V.mean(0))[:, mk]
+pr = a.obs.kida_cluster_profile_r.values
+worst = 0
+for k, c in enumerate(u):
+    vals, cnt = np.unique(lab[cl == c], return_counts=True)
+    L = cls.index(vals[np.argmax(cnt)])
+    r = np.corrcoef(Vc[k], Pc[L])[0, 1]
+    worst = max(worst, abs(r - pr[cl == c][0]))
+assert worst < 2e-3, worst
+print("profile r recomputed: %d clusters, largest difference %.2g" % (len(u), worst))
+PY
+pass "kida_cluster_profile_r recomputed from the counts"
 # --oor-unknown: the cells of novel clusters (a cut-off high enough that the small network has some)
 # are `unknown` in kida_label, and only they (the cut-off as given: no hold-out bound)
 "$KIDA" annotate $SMALL --out "$WORK/nov.h5ad" --oor-unknown --novel-cutoff 0.99 --novel-holdout-quantile 0 >"$WORK/lognov" 2>&1 ||

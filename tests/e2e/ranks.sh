@@ -27,6 +27,9 @@ r = h5py.File(f"{sys.argv[1]}/r1.h5ad", "r")
 x, p, a = r["obsm/X_kida"][:], r["obsm/kida_proba"][:], r["obs/kida_is_anchor"][:]
 print(f"X_kida {x.shape}, probabilities {p.shape}, {int(a.sum())} anchors")
 assert x.shape[0] == p.shape[0] == a.shape[0] > 0 and np.isfinite(x).all() and 0 < a.sum() < a.size
+pr = r["obs/kida_cluster_profile_r"][:]   # the novel-type rule's profiles: in the outputs and the model
+tp = h5py.File(f"{sys.argv[1]}/m1.h5", "r")["prep/type_profile"][:]
+assert np.isfinite(pr).all() and len(set(pr)) > 1 and np.isfinite(tp).all() and tp.shape[0] == p.shape[1]
 PY
 # inference alone (kida predict with the 1-rank model): 1 and 3 ranks write the same bits
 for n in 1 3; do
@@ -38,6 +41,9 @@ $PYH5 - "$WORK/p1.h5ad" <<'PY' || fail "predict output incomplete"
 import sys, h5py, numpy as np
 p = h5py.File(sys.argv[1], "r")["obsm/kida_proba"][:]
 assert p.shape[0] == 906 and np.isfinite(p).all() and np.allclose(p.sum(1), 1, atol=1e-4)
+# predict reads the query again in blocks for the cluster profiles: the same bits as annotate's
+a, b = (h5py.File(f, "r")["obs/kida_cluster_profile_r"][:] for f in (sys.argv[1], sys.argv[1].replace("p1", "r1")))
+assert np.array_equal(a, b), np.abs(a - b).max()
 PY
 pass "kida predict on 3 ranks: bit-identical to 1 rank"
 # a checkpoint of a 2-rank run (stopped mid teacher epoch 1) resumed on 3 ranks
