@@ -68,7 +68,8 @@ Novelty novelty_find(const float *emb, const float *conf, const float *score, si
 size_t novelty_profile_markers(uint8_t *mask, const float *profile, size_t K, size_t G, size_t n);
 // r (nc): the centred correlation over mask of each cluster's profile (nc,G; a NAN row: no cells)
 // with the profile of its label lab[c]: NAN when the cluster or the label has none or the label's
-// profile is flat over mask; 0 when the cluster's is flat (it resembles no known type).
+// profile is flat over mask, or fewer than 2 clusters have cells (centring leaves nothing); 0
+// when the cluster's is flat (it resembles no known type).
 void novelty_profile_r(double *r, const float *cluster, const int32_t *lab, size_t nc, const float *profile, size_t K,
                        size_t G, const uint8_t *mask);
 // Applies the rule to v (novel, n_novel, n_novel_clusters, cluster_r) of this rank's n cells:

@@ -54,11 +54,12 @@ void novelty_profile_r(double *r, const float *cluster, const int32_t *lab, size
                        size_t G, const uint8_t *mask) {
     double *cm = xcalloc_for(G ? G : 1, sizeof(double), "novelty: %zu genes", G);
     double *tm = xcalloc_for(G ? G : 1, sizeof(double), "novelty: %zu genes", G);
-    mean_rows(cm, cluster, nc, G);
+    size_t with_cells = mean_rows(cm, cluster, nc, G);
     mean_rows(tm, profile, K, G);
     for (size_t c = 0; c < nc; c++) {
         r[c] = NAN;
-        if (lab[c] < 0 || (size_t)lab[c] >= K) continue;
+        // one cluster alone (a build without igraph) centres to nothing: no comparison
+        if (with_cells < 2 || lab[c] < 0 || (size_t)lab[c] >= K) continue;
         const float *a = cluster + c * G, *b = profile + (size_t)lab[c] * G;
         if (isnan(a[0]) || isnan(b[0])) continue;
         double n = 0, sa = 0, sb = 0;

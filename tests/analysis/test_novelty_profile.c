@@ -115,6 +115,8 @@ int main(int argc, char **argv) {
     for (size_t g = 0; g < G; g++) clnan[2 * G + g] = NAN;
     novelty_profile_r(r, clnan, lab2, NC, prof, K, G, mask);
     CHECK(isnan(r[1]) && isnan(r[2]) && !isnan(r[0]), "r: NAN without a label or without cells");
+    novelty_profile_r(r, cl, lab, 1, prof, K, G, mask);
+    CHECK(isnan(r[0]), "r: NAN for a single cluster (a build without igraph), never novel");
 
     // the whole rule: PER cells per cluster, cluster 3 confident and labelled type 0
     Novelty v = {.n_clusters = NC};
