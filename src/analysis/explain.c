@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "core/log.h"
+#include "core/ranked.h"
 
 #ifdef HAVE_IGRAPH
 #include <igraph.h>
@@ -393,16 +394,6 @@ static void net_free(ExplainNet *net) {
     memset(net, 0, sizeof *net);
 }
 
-typedef struct {
-    double score;
-    size_t p;
-} ScoreIdx;
-
-static int cmp_score_desc(const void *a, const void *b) {
-    const ScoreIdx *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return (x->p > y->p) - (x->p < y->p);
-}
 
 // Chooses the kept pathways of group g and their top genes, then builds both graphs.
 static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpec *spec, const float *emb_w, size_t C,
@@ -410,16 +401,16 @@ static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpe
     const Pathways *pw = &spec->pw;
     const ExplainOptions *o = &e->opt;
     size_t P = e->P, G = spec->prep.G, per = o->genes_per_pathway;
-    ScoreIdx *s = xmalloc(P * sizeof(ScoreIdx));
+    Ranked *s = xmalloc(P * sizeof(Ranked));
     size_t ns = 0;
     for (size_t p = 0; p < P; p++)
-        if (!isnan(e->test[g * P + p].score)) s[ns++] = (ScoreIdx){e->test[g * P + p].score, p};
-    qsort(s, ns, sizeof(ScoreIdx), cmp_score_desc);
+        if (!isnan(e->test[g * P + p].score)) s[ns++] = (Ranked){e->test[g * P + p].score, p};
+    ranked_sort_desc(s, ns);
     gr->n_top = ns < o->top_pathways ? ns : o->top_pathways;
     gr->top = xmalloc((gr->n_top ? gr->n_top : 1) * sizeof(size_t));
     gr->top_gene = xmalloc((gr->n_top * per + 1) * sizeof(size_t));
     gr->top_gene_p = xmalloc((gr->n_top * per + 1) * sizeof(double));
-    for (size_t t = 0; t < gr->n_top; t++) gr->top[t] = s[t].p;
+    for (size_t t = 0; t < gr->n_top; t++) gr->top[t] = s[t].i;
     free(s);
 
     // every membership row's score for this group: s_tj[g] = delta[t,g] ‖W_j[g]‖, else P_j[g]
@@ -478,19 +469,19 @@ static void explain_group(Explain *e, ExplainGroup *gr, size_t g, const ModelSpe
 
     // contributions: every gene of the kept pathways, summed over the kept pathways holding it
     if (dg) {
-        ScoreIdx *cs = xcalloc(n ? n : 1, sizeof(ScoreIdx));
-        for (size_t i = 0; i < n; i++) cs[i].p = genes[i];
+        Ranked *cs = xcalloc(n ? n : 1, sizeof(Ranked));
+        for (size_t i = 0; i < n; i++) cs[i].i = genes[i];
         for (size_t t = 0; t < gr->n_top; t++)
             for (size_t r = pw->path_ptr[gr->top[t]]; r < pw->path_ptr[gr->top[t] + 1]; r++)
-                cs[node_of_gene[pw->member_gene[r]]].score += score[r];
-        qsort(cs, n, sizeof(ScoreIdx), cmp_score_desc);  // ties: lower gene index first
+                cs[node_of_gene[pw->member_gene[r]]].v += score[r];
+        ranked_sort_desc(cs, n);  // ties: lower gene index first
         gr->n_contrib = n;
         gr->contrib_gene = xmalloc((n ? n : 1) * sizeof(size_t));
         gr->contrib = xmalloc((n ? n : 1) * sizeof(double));
         for (size_t i = 0; i < n; i++) {
-            gr->contrib_gene[i] = cs[i].p;
-            gr->contrib[i] = cs[i].score;
-            if (i < o->key_genes && cs[i].score > 0.0) gr->n_contrib_key = i + 1;
+            gr->contrib_gene[i] = cs[i].i;
+            gr->contrib[i] = cs[i].v;
+            if (i < o->key_genes && cs[i].v > 0.0) gr->n_contrib_key = i + 1;
         }
         free(cs);
     }

@@ -5,17 +5,7 @@
 
 #include "analysis/novelty.h"
 #include "core/log.h"
-
-typedef struct {
-    double v;
-    size_t g;
-} GeneV;
-
-static int by_v_desc(const void *a, const void *b) {
-    const GeneV *x = a, *y = b;
-    if (x->v != y->v) return x->v > y->v ? -1 : 1;
-    return (x->g > y->g) - (x->g < y->g);
-}
+#include "core/ranked.h"
 
 // mean (G) of the rows of p (n,G) that are not NAN (row 0 of a row says it); returns how many.
 static size_t mean_rows(double *mean, const float *p, size_t n, size_t G) {
@@ -35,13 +25,13 @@ size_t novelty_profile_markers(uint8_t *mask, const float *profile, size_t K, si
     double *sum = xcalloc_for(G ? G : 1, sizeof(double), "novelty: %zu genes", G);
     size_t m = mean_rows(sum, profile, K, G);
     for (size_t g = 0; g < G; g++) sum[g] *= (double)m;
-    GeneV *v = xcalloc_for(G ? G : 1, sizeof(GeneV), "novelty: %zu genes", G);
+    Ranked *v = xcalloc_for(G ? G : 1, sizeof(Ranked), "novelty: %zu genes", G);
     for (size_t k = 0; k < K && m >= 2; k++) {
         const float *p = profile + k * G;
         if (isnan(p[0])) continue;
-        for (size_t g = 0; g < G; g++) v[g] = (GeneV){p[g] - (sum[g] - p[g]) / (double)(m - 1), g};
-        qsort(v, G, sizeof *v, by_v_desc);
-        for (size_t j = 0; j < n && j < G; j++) mask[v[j].g] = 1;
+        for (size_t g = 0; g < G; g++) v[g] = (Ranked){p[g] - (sum[g] - p[g]) / (double)(m - 1), g};
+        ranked_sort_desc(v, G);
+        for (size_t j = 0; j < n && j < G; j++) mask[v[j].i] = 1;
     }
     size_t set = 0;
     for (size_t g = 0; g < G; g++) set += mask[g];

@@ -7,20 +7,11 @@
 
 #include "core/exactsum.h"
 #include "core/log.h"
+#include "core/ranked.h"
 
 // Two exact sums (x and x^2) per (type, gene), digits interleaved as in preprocess.c.
 enum { MK_S1 = 0, MK_S2 = 1, MK_NSUM = 2, MK_W = MK_NSUM * EXACT_NDIG };
 
-typedef struct {
-    double t;
-    int32_t g;
-} GeneT;
-
-static int by_t_desc(const void *a, const void *b) {
-    const GeneT *x = a, *y = b;
-    if (x->t != y->t) return x->t > y->t ? -1 : 1;
-    return (x->g > y->g) - (x->g < y->g);
-}
 
 // Welch t of the in-type values (n1 cells, sums s1, q1) against the rest (n0, s0, q0).
 static double welch_t(double n1, double s1, double q1, double n0, double s0, double q0) {
@@ -63,7 +54,7 @@ Markers markers_find(const Csr *x, const int32_t *y, size_t K, size_t n, const D
     }
     dist_allreduce_sum_i64(d, acc, slots + K + 1);
     for (size_t i = 0; i < (K + 1) * G * MK_NSUM; i++) exact_normalize(acc + (i / MK_NSUM) * MK_W + i % MK_NSUM, MK_NSUM);
-    GeneT *t = xcalloc_for(G ? G : 1, sizeof(GeneT), MK_WHAT);
+    Ranked *t = xcalloc_for(G ? G : 1, sizeof(Ranked), MK_WHAT);
 #undef MK_WHAT
     double nt = (double)size[K];
     for (size_t k = 0; k < K; k++) {
@@ -75,11 +66,11 @@ Markers markers_find(const Csr *x, const int32_t *y, size_t K, size_t n, const D
             double s1 = exact_to_double(a + MK_S1, MK_NSUM), q1 = exact_to_double(a + MK_S2, MK_NSUM);
             double st = exact_to_double(tot + MK_S1, MK_NSUM), qt = exact_to_double(tot + MK_S2, MK_NSUM);
             double tv = welch_t(n1, s1, q1, n0, st - s1, qt - q1);
-            if (tv > 0) t[m++] = (GeneT){tv, (int32_t)g};
+            if (tv > 0) t[m++] = (Ranked){tv, g};
         }
-        qsort(t, m, sizeof *t, by_t_desc);
+        ranked_sort_desc(t, m);
         mk.count[k] = m < n ? m : n;
-        for (size_t j = 0; j < mk.count[k]; j++) mk.gene[k * n + j] = t[j].g;
+        for (size_t j = 0; j < mk.count[k]; j++) mk.gene[k * n + j] = (int32_t)t[j].i;
     }
     free(t);
     free(acc);
