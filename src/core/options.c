@@ -483,6 +483,13 @@ static void check_required(const CmdSpec *cs, const Config *c) {
     FATAL(hint, "kida %s needs %s", cs->name, missing);
 }
 
+static int is_truth_word(const char *w) {
+    static const char *const WORDS[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+    for (size_t i = 0; i < sizeof WORDS / sizeof *WORDS; i++)
+        if (!strcmp(w, WORDS[i])) return 1;
+    return 0;
+}
+
 int config_parse(Config *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -528,6 +535,9 @@ int config_parse(Config *c, int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--print-config")) continue;
         if (strncmp(a, "--", 2) != 0) {
+            if (c->cmd & (CMD_RUN | CMD_EXPLAIN))   // these name every file with an option
+                FATAL("name files with their option (e.g. --query FILE); switches take --X, --no-X or --X=false",
+                      "command line: unexpected argument `%s` (kida %s takes no positional argument)", a, c->cmd_name);
             if (c->input) FATAL("give one input file; options start with --", "unexpected argument `%s`", a);
             c->input = xstrdup(a);
             continue;
@@ -550,6 +560,9 @@ int config_parse(Config *c, int argc, char **argv) {
             snprintf(hint, sizeof hint, "`kida %s --help` lists the options it takes", c->cmd_name);
             FATAL(hint, "command line: option --%s does not apply to `kida %s`", o->name, c->cmd_name);
         }
+        // a switch followed by a truth word takes it (`--majority-voting false`), so that the word is
+        // not mistaken for a positional argument and the switch for on
+        if (o->type == T_BOOL && !val && !negate && i + 1 < argc && is_truth_word(argv[i + 1])) val = argv[++i];
         if (o->type == T_BOOL && !val) val = negate ? "false" : "true";
         else if (negate) FATAL("use --no-X only for switches", "command line: --no-%s takes no value", o->name);
         if (!val) {

@@ -27,3 +27,13 @@ for cmd in annotate predict inspect; do
     echo "$v" | grep -q '^kida [0-9]' || fail "kida $cmd --version: $v"
 done
 pass "--version after a subcommand"
+
+# a switch followed by a truth word takes it: `--best-checkpoint false` is off, not on plus a stray
+# word; a stray word after an option that takes none is an error naming it
+for form in "--best-checkpoint false" "--best-checkpoint=false" "--no-best-checkpoint" "--best-checkpoint off"; do
+    v=$("$KIDA" annotate $SMALL $form --print-config 2>&1 | grep '^best-checkpoint = ') || fail "$form: no best-checkpoint line"
+    [ "$v" = "best-checkpoint = false" ] || fail "$form gave '$v'"
+done
+v=$("$KIDA" annotate $SMALL --majority-voting true --print-config 2>&1 | grep '^majority-voting = ')
+[ "$v" = "majority-voting = true" ] || fail "--majority-voting true gave '$v'"
+expect_fail "stray word after a switch" "unexpected argument \`stray\`" "$KIDA" annotate $SMALL --majority-voting stray --print-config
