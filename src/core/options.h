@@ -47,7 +47,7 @@ typedef struct {
     // student
     char *mode, *student_init, *anchor_groups, *final_label;
     long student_epochs, student_min_steps, anchor_min;
-    double anchor_fraction, alpha, beta, kd_temperature, student_lr;
+    double anchor_fraction, alpha, beta, kd_temperature, student_lr, teacher_average, student_average;
     // predict / outputs
     double unknown_threshold, oor_quantile;
     double novel_cutoff, novel_resolution, novel_holdout_quantile, novel_profile_r;

@@ -292,6 +292,7 @@ typedef struct {
     const Model *teacher, *student;
     EpochStats *es;
     uint64_t *step;
+    uint64_t avg_after;      // steps after this one are summed into the weight average (UINT64_MAX: off)
     int stopped;
 } HookCtx;
 
@@ -303,9 +304,23 @@ static void record_partial(Fit *f, const EpochStats *es) {
     f->st.partial[4] = (double)es->cells;
 }
 
+// Adds the weights after this step to the phase's average (every rank holds the same weights and
+// sums them in the same order, so the average is the same bits on any rank count).
+static void average_add(Fit *f, HookCtx *h) {
+    Model *m = h->m;
+    if (!f->st.avg_sum) {
+        f->st.n_params = m->n_params;
+        f->st.avg_sum = xcalloc_for(m->n_params, sizeof(double), "weight average: %zu parameters", m->n_params);
+    }
+    if (h->gpu) model_cuda_download_params(h->gpu, m);
+    for (size_t i = 0; i < m->n_params; i++) f->st.avg_sum[i] += m->params[i];
+    f->st.avg_n++;
+}
+
 static int on_step(void *ctx, size_t epoch, size_t next_batch, int stop) {
     HookCtx *h = ctx;
     Fit *f = h->f;
+    if (*h->step > h->avg_after) average_add(f, h);
     int due = f->c->checkpoint_every > 0 && *h->step % (uint64_t)f->c->checkpoint_every == 0;
     if (!due && !stop) return 0;
     f->st.epoch = epoch;
@@ -393,6 +408,35 @@ static void push_hist(Fit *f, Phase phase, const EpochStats *es, double acc) {
     f->st.n_hist++;
 }
 
+// The fraction of a phase's last steps whose weights are averaged (0: none).
+static double average_fraction(const Config *c, Phase phase) {
+    return phase == PHASE_TEACHER ? c->teacher_average : c->student_average;
+}
+
+// Replaces the weights by the phase's average; the teacher's hold-out accuracy before and after
+// is logged.
+static void average_apply(Fit *f, Model *m, Phase phase, const char *name, double last_acc) {
+    for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)(f->st.avg_sum[i] / (double)f->st.avg_n);
+    if (phase == PHASE_TEACHER) {
+        double acc = holdout_accuracy(f, m);
+        log_info("%s: keeping the mean weights of its last %llu steps (hold-out accuracy %.4f; last step %.4f)", name,
+                 (unsigned long long)f->st.avg_n, acc, last_acc);
+    } else {
+        log_info("%s: keeping the mean weights of its last %llu steps", name, (unsigned long long)f->st.avg_n);
+    }
+}
+
+static void clear_phase_state(TrainState *st) {
+    free(st->avg_sum);
+    free(st->best);
+    st->avg_sum = NULL;
+    st->best = NULL;
+    st->avg_n = 0;
+    st->n_params = 0;
+    st->best_acc = -1;
+    st->since_best = 0;
+}
+
 int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const TrainData *td, size_t epochs) {
     TrainOptions o = fit_train_options(f, phase, epochs, m);
     uint8_t *mask = train_decay_mask(m);
@@ -407,11 +451,19 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
         f->st.phase = phase;
         f->st.epoch = f->st.batch = 0;
         f->st.step = 0;
+        clear_phase_state(&f->st);
+    } else if ((f->st.avg_sum || f->st.best) && f->st.n_params != m->n_params) {
+        FATAL("the checkpoint is damaged; start afresh without --resume",
+              "%s: its weight average or best epoch holds %zu parameters, the model %zu", f->ckpt_path, f->st.n_params,
+              m->n_params);
     }
+    // weight averaging: the last ceil(fraction * steps) optimiser steps of the phase
+    double frac = average_fraction(f->c, phase);
+    uint64_t total = (uint64_t)epochs * nb, n_avg = (uint64_t)ceil(frac * (double)total);
+    uint64_t avg_after = frac > 0 && n_avg > 0 ? total - (n_avg < total ? n_avg : total) : UINT64_MAX;
+    int use_best = phase == PHASE_TEACHER && f->c->best_checkpoint && avg_after == UINT64_MAX;
     const Model *teacher = phase == PHASE_TEACHER ? m : other, *student = phase == PHASE_TEACHER ? NULL : m;
-    double best = -1;
-    size_t since_best = 0;
-    float *best_params = NULL;
+    double acc = NAN;
     int rc = 0;
     for (; epoch < epochs; epoch++, batch = 0) {
         EpochStats es = {0};
@@ -422,7 +474,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
             es.steps = (size_t)f->st.partial[3];
             es.cells = (size_t)f->st.partial[4];
         }
-        HookCtx h = {f, m, o.gpu, teacher, student, &es, &step, 0};
+        HookCtx h = {f, m, o.gpu, teacher, student, &es, &step, avg_after, 0};
         size_t next = train_epoch(m, f->d, td, &o, epoch, batch, &step, &es, on_step, &h);
         if (es.nonfinite) stop_nonfinite(f, &o, &es, epoch, next, step, m, teacher, student);
         if (h.stopped || next < nb) {
@@ -431,7 +483,7 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
             rc = KIDA_EXIT_RESUMABLE;
             break;
         }
-        double acc = phase == PHASE_TEACHER ? holdout_accuracy(f, m) : NAN;
+        acc = phase == PHASE_TEACHER ? holdout_accuracy(f, m) : NAN;
         push_hist(f, phase, &es, acc);
         char js[256], accs[32] = "null";
         double ns = es.steps ? (double)es.steps : 1.0;
@@ -450,28 +502,33 @@ int fit_train_phase(Fit *f, Model *m, const Model *other, Phase phase, const Tra
         f->st.step = step;
         memset(f->st.partial, 0, sizeof f->st.partial);
         train_check_sync(m, f->d, o.name);
-        if (phase == PHASE_TEACHER && (f->c->best_checkpoint || f->c->early_stop) && !isnan(acc)) {
-            if (acc > best) {
-                best = acc;
-                since_best = 0;
-                if (f->c->best_checkpoint) {
-                    if (!best_params)
-                        best_params = xcalloc_for(m->n_params, sizeof(float), "best checkpoint: %zu parameters", m->n_params);
-                    memcpy(best_params, m->params, m->n_params * sizeof(float));
+        if (phase == PHASE_TEACHER && (use_best || f->c->early_stop) && !isnan(acc)) {
+            if (acc > f->st.best_acc) {
+                f->st.best_acc = acc;
+                f->st.since_best = 0;
+                if (use_best) {
+                    if (!f->st.best) {
+                        f->st.n_params = m->n_params;
+                        f->st.best = xcalloc_for(m->n_params, sizeof(float), "best checkpoint: %zu parameters", m->n_params);
+                    }
+                    memcpy(f->st.best, m->params, m->n_params * sizeof(float));
                 }
-            } else if (f->c->early_stop && ++since_best >= (size_t)f->c->early_stop) {
-                log_info("teacher: no hold-out improvement for %zu epochs; stopping early", since_best);
+            } else if (f->c->early_stop && ++f->st.since_best >= (uint64_t)f->c->early_stop) {
+                log_info("teacher: no hold-out improvement for %llu epochs; stopping early",
+                         (unsigned long long)f->st.since_best);
                 epoch++;
                 break;
             }
         }
         if (epoch + 1 < epochs) fit_checkpoint(f, teacher, student);
     }
-    if (rc == 0 && best_params) {
-        log_info("teacher: keeping the best hold-out epoch (accuracy %.4f)", best);
-        memcpy(m->params, best_params, m->n_params * sizeof(float));
+    if (rc == 0 && f->st.avg_n > 0) {
+        average_apply(f, m, phase, o.name, acc);
+    } else if (rc == 0 && use_best && f->st.best) {   // (--best-checkpoint may be switched off on resume)
+        log_info("teacher: keeping the best hold-out epoch (accuracy %.4f)", f->st.best_acc);
+        memcpy(m->params, f->st.best, m->n_params * sizeof(float));
     }
-    free(best_params);
+    if (rc == 0) clear_phase_state(&f->st);
     free(mask);
     model_cuda_delete(o.gpu);
     f->resumed = f->resumed && f->st.phase != phase;  // later phases start fresh

@@ -114,6 +114,17 @@ void modelfile_write(const char *path, const ModelSpec *s, const Model *teacher,
         h5u_close(h5u_write_dset(g, "hist", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, hd, st->hist ? st->hist : (double[5]){0}, path), path);
         write_1d(g, "partial", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->partial, 5, path);
         write_1d(g, "anchors", H5T_STD_I64LE, H5T_NATIVE_INT64, st->anchors ? st->anchors : (int64_t[1]){0}, st->n_anchor, path);
+        if (st->avg_sum) {
+            write_1d(g, "avg_sum", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->avg_sum, st->n_params, path);
+            int64_t an = (int64_t)st->avg_n;
+            h5u_set_attr_i64s(g, "avg_n", &an, 1, path);
+        }
+        if (st->best) {
+            write_1d(g, "best_params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, st->best, st->n_params, path);
+            write_1d(g, "best_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &st->best_acc, 1, path);
+        }
+        int64_t sb = (int64_t)st->since_best;
+        h5u_set_attr_i64s(g, "since_best", &sb, 1, path);
         h5u_close(g, path);
     }
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(f) < 0)
@@ -326,6 +337,31 @@ int modelfile_read_state(const char *path, TrainState *st) {
     st->n_anchor = h5u_dset_len(ds, path, "state/anchors");
     h5u_close(ds, path);
     st->anchors = read_all(g, "anchors", H5T_NATIVE_INT64, 8, st->n_anchor, path);
+    // weight average and best epoch: absent in checkpoints of older kida versions (none held)
+    st->best_acc = -1;
+    if (h5u_exists(g, "avg_sum")) {
+        hid_t a = h5u_open_dset(g, "avg_sum", path, "the checkpoint is damaged");
+        st->n_params = h5u_dset_len(a, path, "state/avg_sum");
+        h5u_close(a, path);
+        st->avg_sum = read_all(g, "avg_sum", H5T_NATIVE_DOUBLE, 8, st->n_params, path);
+        int64_t an = 0;
+        if (h5u_attr_i64(g, "avg_n", &an, 1) != 1 || an < 0) FATAL("the checkpoint is damaged", "%s: /state lacks avg_n", path);
+        st->avg_n = (uint64_t)an;
+    }
+    if (h5u_exists(g, "best_params")) {
+        hid_t a = h5u_open_dset(g, "best_params", path, "the checkpoint is damaged");
+        size_t n = h5u_dset_len(a, path, "state/best_params");
+        h5u_close(a, path);
+        if (st->avg_sum && n != st->n_params)
+            FATAL("the checkpoint is damaged", "%s: state/best_params has %zu values, state/avg_sum %zu", path, n, st->n_params);
+        st->n_params = n;
+        st->best = read_all(g, "best_params", H5T_NATIVE_FLOAT, 4, n, path);
+        double *ba = read_all(g, "best_acc", H5T_NATIVE_DOUBLE, 8, 1, path);
+        st->best_acc = ba[0];
+        free(ba);
+    }
+    int64_t sb = 0;
+    if (h5u_attr_i64(g, "since_best", &sb, 1) == 1 && sb >= 0) st->since_best = (uint64_t)sb;
     h5u_close(g, path);
     h5u_close(f, path);
     return 1;
@@ -382,5 +418,7 @@ void modelspec_free(ModelSpec *s) {
 void trainstate_free(TrainState *st) {
     free(st->hist);
     free(st->anchors);
+    free(st->avg_sum);
+    free(st->best);
     memset(st, 0, sizeof *st);
 }

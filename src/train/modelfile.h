@@ -40,6 +40,14 @@ typedef struct {
     double partial[5];     // sums of the epoch in progress: loss, kd, ada, steps, cells
     size_t n_anchor;       // anchors (student phase)
     int64_t *anchors;      // (n_anchor) global query rows
+    // the phase's weight average (--teacher-average / --student-average) and best hold-out epoch
+    // (--best-checkpoint, --early-stop), so that a resumed run keeps the same result
+    size_t n_params;       // length of avg_sum and best (0: neither held)
+    double *avg_sum;       // (n_params) sum of the weights after each averaged step, or NULL
+    uint64_t avg_n;        // steps summed into avg_sum
+    float *best;           // (n_params) weights of the best hold-out epoch so far, or NULL
+    double best_acc;       // its hold-out accuracy (-1: none yet)
+    uint64_t since_best;   // epochs since it (--early-stop)
 } TrainState;
 
 // Writes spec, teacher (and student, may be NULL) weights; with st != NULL also the training
