@@ -4,7 +4,8 @@
 libkida_analysis_a_SOURCES += src/analysis/metrics.h src/analysis/metrics.c src/analysis/metrics_agree.c src/analysis/metrics_confusion.c \
 	src/analysis/metrics_embed.c src/analysis/embed_eval.h src/analysis/embed_eval.c \
 	src/analysis/explain.h src/analysis/explain.c src/analysis/majority.h src/analysis/majority.c \
-	src/analysis/novelty.h src/analysis/novelty.c src/analysis/novelty_profile.c
+	src/analysis/novelty.h src/analysis/novelty.c src/analysis/novelty_profile.c \
+	src/analysis/spatial.h src/analysis/spatial.c src/analysis/spatial_query.c
 check_PROGRAMS += tests/analysis/test_metrics
 tests_analysis_test_metrics_SOURCES = tests/analysis/test_metrics.c
 TESTS += tests/analysis/test_metrics
@@ -18,3 +19,6 @@ check_PROGRAMS += tests/analysis/test_explain
 tests_analysis_test_explain_SOURCES = tests/analysis/test_explain.c
 TESTS += tests/analysis/test_explain
 EXTRA_DIST += src/analysis/README.md
+check_PROGRAMS += tests/analysis/test_spatial
+tests_analysis_test_spatial_SOURCES = tests/analysis/test_spatial.c
+TESTS += tests/analysis/test_spatial

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analysis/novelty.h"
+#include "analysis/spatial.h"
 #include "cmd/commands.h"
 #include "cmd/outputs.h"
 #include "core/log.h"
@@ -211,6 +212,8 @@ int cmd_annotate(const Config *c, const Dist *d) {
     }
     if (rc == 0) {
         int ki = strcmp(c->mode, "kida") != 0;
+        Predictions *both[2] = {&tq, &sq};
+        size_t smooth = spatial_smooth_query(&q, c, d, both, ki ? 1 : 2);
         OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &f.spec,
                         .final = ki ? &tq : &sq, .teacher = &tq, .anchors = f.st.anchors, .n_anchor = f.st.n_anchor,
                         .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = c->mode,
@@ -221,6 +224,7 @@ int cmd_annotate(const Config *c, const Dist *d) {
         o.oor_holdout = fo->holdout;
         o.holdout_conf = fo->holdout_conf;
         o.n_oor_holdout = fo->n_holdout;
+        o.spatial_smooth = smooth;
         OutputLabels l = outputs_write(c, d, &o);
         save_model(&f, c->model_out, &T, have_student ? &S : NULL);
         fit_finish(&f);

@@ -5,6 +5,7 @@
 // size; then every rank writes its rows of the output.
 #include <string.h>
 
+#include "analysis/spatial.h"
 #include "cmd/commands.h"
 #include "cmd/outputs.h"
 #include "core/log.h"
@@ -67,8 +68,11 @@ int cmd_predict(const Config *c, const Dist *d) {
         predictions_free(&pt);
         model_free(&t);
     }
+    Predictions *final[1] = {&p};
+    size_t smooth = spatial_smooth_query(&q, c, d, final, 1);
     OutputSpec o = {.query = &q, .c = c, .out_path = c->out, .overwrite = c->overwrite, .spec = &spec, .final = &p,
-                    .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict"};
+                    .n_total = q.n_total, .unknown_threshold = c->unknown_threshold, .mode = "predict",
+                    .spatial_smooth = smooth};
     OutputLabels l = outputs_write(c, d, &o);
     // the reference's label column, as the model was trained: the query may hold the truth there
     char *truth = outputs_config_value(spec.config_text, "label-key");

@@ -46,7 +46,7 @@ typedef struct {
     int best_checkpoint;
     // student
     char *mode, *student_init, *anchor_groups, *final_label;
-    long student_epochs, student_min_steps, anchor_min;
+    long student_epochs, student_min_steps, anchor_min, spatial_smooth;
     double anchor_fraction, alpha, beta, kd_temperature, student_lr, teacher_average, student_average;
     // predict / outputs
     double unknown_threshold, oor_quantile;

@@ -98,6 +98,12 @@ void predictions_blend(Predictions *s, const Predictions *t) {
     finish(s, 0, s->n);
 }
 
+void predictions_set_probs(Predictions *p, const float *probs) {
+    size_t nk = p->n * p->K;
+    for (size_t j = 0; j < nk; j++) p->logits[j] = logf(probs[j] > 1e-30f ? probs[j] : 1e-30f);
+    finish(p, 0, p->n);
+}
+
 void predictions_free(Predictions *p) {
     free(p->logits); free(p->probs); free(p->entropy); free(p->conf); free(p->pred); free(p->emb); free(p->attn);
     memset(p, 0, sizeof *p);

@@ -35,5 +35,8 @@ void infer_into(Predictions *p, size_t at, const ModelConfig *cfg, const Pathway
 // (same cells, same classes), and its logits, label, confidence and entropy follow; the embedding
 // and attention stay s's.
 void predictions_blend(Predictions *s, const Predictions *t);
+// Replaces p's probabilities by probs (n,K), rows summing to 1; logits, label, confidence and
+// entropy follow (spatial smoothing, analysis/spatial.h).
+void predictions_set_probs(Predictions *p, const float *probs);
 void predictions_free(Predictions *p);
 #endif

@@ -31,6 +31,7 @@ static void write_uns(H5adWriter *w, const OutputSpec *o) {
     h5ad_write_uns_strings(w, "kida/query_inputs", inputs, src->n);
     strv_free(inputs, src->n);
     h5ad_write_uns_f64(w, "kida/unknown_threshold", o->unknown_threshold);
+    h5ad_write_uns_f64(w, "kida/spatial_smooth", (double)o->spatial_smooth);
     if (o->oor_score) {
         h5ad_write_uns_f64(w, "kida/oor_cutoff", o->oor_cutoff);
         if (o->n_oor_holdout) {

@@ -42,6 +42,7 @@ typedef struct {
     const float *cluster_conf, *cluster_score;
     const float *cluster_r;     // (n) the cluster's profile correlation (--novel-profile-r), or NULL
     double novel_cutoff, novel_resolution, novel_profile_r;
+    size_t spatial_smooth;      // spots averaged per spot (analysis/spatial.h), 0: not smoothed
     const char *mode;           // "kida", "ki" or "predict"
     const double *hist;         // (n_hist,5) per-epoch history, or NULL
     size_t n_hist;
