@@ -27,13 +27,25 @@ static size_t read_coords(const Dataset *q, const Config *c, const Dist *d, floa
             continue;
         }
         size_t bad = 0;
+        float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
         for (size_t i = 0; i < n; i++) {
-            xy[2 * (lo + i)] = v[i * cols];
-            xy[2 * (lo + i) + 1] = v[i * cols + 1];
+            float x = v[i * cols], y = v[i * cols + 1];
+            xy[2 * (lo + i)] = x;
+            xy[2 * (lo + i) + 1] = y;
             group[lo + i] = (int32_t)f;
-            bad += !isfinite(v[i * cols]) || !isfinite(v[i * cols + 1]);
+            if (!isfinite(x) || !isfinite(y)) {
+                bad++;
+                continue;
+            }
+            x0 = fminf(x0, x), x1 = fmaxf(x1, x), y0 = fminf(y0, y), y1 = fmaxf(y1, y);
         }
         if (bad) log_warn("%s: %zu spots have no finite coordinates in obsm[\"spatial\"]; they keep their own labels", s->path[f], bad);
+        if (n - bad > 1 && x0 == x1 && y0 == y1) {   // one position for all: no neighbourhood to speak of
+            log_warn("%s: every spot has the same obsm[\"spatial\"] position; its spots are not smoothed", s->path[f]);
+            for (size_t i = 0; i < n; i++) group[lo + i] = -1;
+            free(v);
+            continue;
+        }
         free(v);
         files++;
     }

@@ -46,6 +46,13 @@ assert rna["uns/kida/spatial_smooth"][()] == 0 and np.array_equal(rna["obsm/kida
 print(f"{n} spots: smoothed = mean over the 7 nearest to {err:.1e}; {changed} arg-max labels changed; RNA left alone")
 PY
 pass "smoothed probabilities are the means over the 7 nearest spots"
+# one position for every spot: warned about and left alone (no neighbourhood, and no quadratic search)
+cp "$WORK/q.h5ad" "$WORK/q0.h5ad"
+$PYH5 -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['obsm/spatial'][...] = 5.0" "$WORK/q0.h5ad" || fail "planting one position"
+"$KIDA" predict --model "$WORK/m.h5" --query "$WORK/q0.h5ad" --modality spatial --spatial-smooth 7 --out "$WORK/s0.h5ad" >"$WORK/l0" 2>&1 || { cat "$WORK/l0"; fail "one position"; }
+grep -q "every spot has the same obsm\[\"spatial\"\] position" "$WORK/l0" || { cat "$WORK/l0"; fail "no warning for one position"; }
+$PYH5 -c "import h5py, sys; assert h5py.File(sys.argv[1], 'r')['uns/kida/spatial_smooth'][()] == 0" "$WORK/s0.h5ad" || fail "one position was smoothed"
+pass "one position for all spots: warned, not smoothed"
 if [ -n "${MPIEXEC:-}" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
     timeout 300 "$MPIEXEC" --oversubscribe -np 2 "$KIDA" $P --modality spatial --spatial-smooth 7 --out "$WORK/s2.h5ad" >"$WORK/l" 2>&1 || { cat "$WORK/l"; fail "2 ranks"; }
     h5diff --exclude-path /uns/kida/config "$WORK/s.h5ad" "$WORK/s2.h5ad" >"$WORK/d" 2>&1 || { head "$WORK/d"; fail "2 ranks differ"; }
