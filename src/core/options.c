@@ -92,7 +92,7 @@ static const OptSpec OPTS[] = {
     {"warmup-steps", T_INT, "50", O(warmup_steps), CMD_FIT, 0, "linear warm-up steps (cosine schedule)", "Teacher", R(0, 1000000000)},
     {"holdout", T_FLOAT, "0.1", O(holdout), CMD_FIT, 0, "stratified fraction of the reference never trained on, for accuracy", "Teacher", R(0, 0.5)},
     {"early-stop", T_INT, "0", O(early_stop), CMD_FIT, 0, "stop after N epochs without hold-out improvement (0 = off)", "Teacher", R(0, 1000000)},
-    {"best-checkpoint", T_BOOL, "true", O(best_checkpoint), CMD_FIT, 0, "keep the teacher of the best hold-out epoch (not used with --teacher-average)", "Teacher"},
+    {"best-checkpoint", T_BOOL, "true", O(best_checkpoint), CMD_FIT, 0, "with --teacher-average 0: keep the teacher of the best hold-out epoch, not the last", "Teacher"},
     {"teacher-average", T_FLOAT, "0.5", O(teacher_average), CMD_FIT, 0, "keep the mean of the teacher's weights over this last fraction of its steps (weight averaging over the tail of the schedule; docs/results.md); 0 = off: the best hold-out epoch (--best-checkpoint) or the last", "Teacher", R(0, 1)},
     {"teacher", T_STR, "", O(teacher), CMD_ANNOTATE, 0, "skip the teacher's training: use the teacher of this model (kida train --model-out, or annotate --model-out) trained on the same reference with the same data and model options", "Teacher"},
     // student
