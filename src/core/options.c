@@ -247,6 +247,16 @@ int config_range(const char *option, double *lo, double *hi) {
 }
 
 // Sets one option from text; `origin` names where the text came from, for the error.
+// 1 for true, yes, 1, on; 0 for false, no, 0, off; -1 for any other word.
+static int truth_value(const char *w) {
+    static const char *const YES[] = {"true", "yes", "1", "on"}, *const NO[] = {"false", "no", "0", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcmp(w, YES[i])) return 1;
+        if (!strcmp(w, NO[i])) return 0;
+    }
+    return -1;
+}
+
 static void set_opt(Config *c, const OptSpec *o, const char *val, const char *origin) {
     char *base = (char *)c + o->off;
     char *end = NULL;
@@ -293,9 +303,9 @@ static void set_opt(Config *c, const OptSpec *o, const char *val, const char *or
         break;
     }
     case T_BOOL: {
-        if (!strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on")) *(int *)base = 1;
-        else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off")) *(int *)base = 0;
-        else FATAL("use true or false", "%s: bad value for `%s` (got `%s`, want true|false)", origin, o->name, val);
+        int t = truth_value(val);
+        if (t < 0) FATAL("use true or false", "%s: bad value for `%s` (got `%s`, want true|false)", origin, o->name, val);
+        *(int *)base = t;
         break;
     }
     }
@@ -486,13 +496,6 @@ static void check_required(const CmdSpec *cs, const Config *c) {
     FATAL(hint, "kida %s needs %s", cs->name, missing);
 }
 
-static int is_truth_word(const char *w) {
-    static const char *const WORDS[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
-    for (size_t i = 0; i < sizeof WORDS / sizeof *WORDS; i++)
-        if (!strcmp(w, WORDS[i])) return 1;
-    return 0;
-}
-
 int config_parse(Config *c, int argc, char **argv) {
     memset(c, 0, sizeof *c);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -565,7 +568,7 @@ int config_parse(Config *c, int argc, char **argv) {
         }
         // a switch followed by a truth word takes it (`--majority-voting false`), so that the word is
         // not mistaken for a positional argument and the switch for on
-        if (o->type == T_BOOL && !val && !negate && i + 1 < argc && is_truth_word(argv[i + 1])) val = argv[++i];
+        if (o->type == T_BOOL && !val && !negate && i + 1 < argc && truth_value(argv[i + 1]) >= 0) val = argv[++i];
         if (o->type == T_BOOL && !val) val = negate ? "false" : "true";
         else if (negate) FATAL("use --no-X only for switches", "command line: --no-%s takes no value", o->name);
         if (!val) {

@@ -89,19 +89,16 @@ static void finish(Predictions *pp, size_t at, size_t n) {
     }
 }
 
-void predictions_blend(Predictions *s, const Predictions *t) {
-    size_t nk = s->n * s->K;
-    for (size_t j = 0; j < nk; j++) {
-        float q = 0.5f * (s->probs[j] + t->probs[j]);
-        s->logits[j] = logf(q > 1e-30f ? q : 1e-30f);   // softmax of these logits is q again
-    }
-    finish(s, 0, s->n);
-}
-
 void predictions_set_probs(Predictions *p, const float *probs) {
     size_t nk = p->n * p->K;
-    for (size_t j = 0; j < nk; j++) p->logits[j] = logf(probs[j] > 1e-30f ? probs[j] : 1e-30f);
+    for (size_t j = 0; j < nk; j++) p->logits[j] = logf(probs[j] > 1e-30f ? probs[j] : 1e-30f);   // softmax gives probs again
     finish(p, 0, p->n);
+}
+
+void predictions_blend(Predictions *s, const Predictions *t) {
+    size_t nk = s->n * s->K;
+    for (size_t j = 0; j < nk; j++) s->probs[j] = 0.5f * (s->probs[j] + t->probs[j]);
+    predictions_set_probs(s, s->probs);
 }
 
 void predictions_free(Predictions *p) {
