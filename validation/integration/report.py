@@ -23,6 +23,8 @@ KEYED = {"harmony", "scvi", "scanorama"}
 
 
 def given(m):
+    if m == "scanvi":
+        return "yes, and the reference's types"
     if m in KEYED:
         return "yes"
     return "no (no correction)" if m == "pca" else "no"

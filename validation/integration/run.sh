@@ -1,14 +1,14 @@
 #!/bin/sh
 # run.sh: the integration benchmark of docs/integration.md, one command from a clean clone.
 # For every real multi-batch set (sets.py with no argument lists them) and seed: kida's X_kida (one annotate run;
-# reference and query cells both embedded; no batch key), PCA-50, and Harmony, scVI and
-# Scanorama (given the batch key), scored with scib-metrics' Benchmarker (score.py), a UMAP
+# reference and query cells both embedded; no batch key), PCA-50, and Harmony, scVI, scANVI and
+# Scanorama (given the batch key; scANVI also the reference batches' types), scored with scib-metrics' Benchmarker (score.py), a UMAP
 # figure per set (figures.py) and the tables (report.py).
 #
 #   sh validation/integration/run.sh                  # every set, seed 0
 #   SETS="pbmc_10x_v2_v3 symphony_3chem" SEEDS="0 1" sh validation/integration/run.sh
 #   NAME=kida_tm EXTRA="--anchor-groups type-modality" METHODS=kida sh validation/integration/run.sh
-# Environment: OUT (.work/integration), SETS (all), SEEDS (0), METHODS (kida pca harmony scvi
+# Environment: OUT (.work/integration), SETS (all), SEEDS (0), METHODS (kida pca harmony scvi scanvi
 # scanorama), NET (kida's network options; default a small network, see docs/integration.md),
 # EXTRA (more kida annotate options), NAME (the name kida's embedding is scored under: kida),
 # SRC (the shared data, /work/shared/data), KIDA (the binary; built with tools/build if none),
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 HERE=validation/integration
 : "${OUT:=.work/integration}"
 : "${SEEDS:=0}"
-: "${METHODS:=kida pca harmony scvi scanorama}"
+: "${METHODS:=kida pca harmony scvi scanvi scanorama}"
 : "${NET=--n-top-genes 2000 --width 64 --layers 2 --heads 4 --n-pathways 100 --threads 1}"
 : "${EXTRA:=}"
 : "${NAME:=kida}"

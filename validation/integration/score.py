@@ -27,7 +27,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-METHODS = ["kida", "pca", "harmony", "scvi", "scanorama"]
+METHODS = ["kida", "pca", "harmony", "scvi", "scanvi", "scanorama"]
 
 
 def exact_neighbors(x, k):
