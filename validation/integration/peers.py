@@ -75,7 +75,7 @@ def scvi_model(a, seed, labels=None):
     return m
 
 
-def scvi_emb(a, seed, set_dir):
+def scvi_emb(a, seed, set_dir=None):
     return scvi_model(a, seed).get_latent_representation()
 
 
