@@ -246,7 +246,6 @@ int config_range(const char *option, double *lo, double *hi) {
     return 1;
 }
 
-// Sets one option from text; `origin` names where the text came from, for the error.
 // 1 for true, yes, 1, on; 0 for false, no, 0, off; -1 for any other word.
 static int truth_value(const char *w) {
     static const char *const YES[] = {"true", "yes", "1", "on"}, *const NO[] = {"false", "no", "0", "off"};
@@ -257,6 +256,7 @@ static int truth_value(const char *w) {
     return -1;
 }
 
+// Sets one option from text; `origin` names where the text came from, for the error.
 static void set_opt(Config *c, const OptSpec *o, const char *val, const char *origin) {
     char *base = (char *)c + o->off;
     char *end = NULL;

@@ -71,14 +71,18 @@ def on_genes(a, genes):
     return sp.csr_matrix(sp.csr_matrix(a.X) @ P)
 
 
-def kida_prep(ref, query, n_top=3000):
-    """kida's preprocessing (docs/preprocessing.md): HVGs and scaling fitted on the reference."""
+def hvg_matrices(ref, query, n_top=3000):
+    """Reference and query, log-normalised, on the reference's Seurat HVGs (dense, unscaled)."""
     import scanpy as sc
     r, q = lognorm(ref), lognorm(query)
     sc.pp.highly_variable_genes(r, n_top_genes=min(n_top, r.n_vars), flavor="seurat")
     genes = r.var_names[r.var["highly_variable"].to_numpy()]
-    R = r[:, genes].X.toarray()
-    Q = on_genes(q, genes).toarray()
+    return r[:, genes].X.toarray(), on_genes(q, genes).toarray()
+
+
+def kida_prep(ref, query, n_top=3000):
+    """kida's preprocessing (docs/preprocessing.md): HVGs and scaling fitted on the reference."""
+    R, Q = hvg_matrices(ref, query, n_top)
     mu, sd = R.mean(0), R.std(0, ddof=1)
     sd[sd == 0] = 1
     return np.clip((R - mu) / sd, -10, 10), np.clip((Q - mu) / sd, -10, 10)

@@ -33,14 +33,10 @@ def stats(m):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    import scanpy as sc
     from sklearn.linear_model import LogisticRegression
     for split_dir in sys.argv[1:]:
         ref, query = peers.load(split_dir, None)
-        r, q = peers.lognorm(ref), peers.lognorm(query)
-        sc.pp.highly_variable_genes(r, n_top_genes=min(3000, r.n_vars), flavor="seurat")
-        genes = r.var_names[r.var["highly_variable"].to_numpy()]
-        R, Q = r[:, genes].X.toarray(), peers.on_genes(q, genes).toarray()
+        R, Q = peers.hvg_matrices(ref, query)
         (rmu, rsd), (qmu, qsd) = stats(R), stats(Q)
         y = ref.obs["cell_type"].to_numpy()
         model = LogisticRegression(C=1.0, max_iter=1000, random_state=0).fit(np.clip((R - rmu) / rsd, -10, 10), y)

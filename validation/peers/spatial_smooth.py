@@ -17,9 +17,13 @@ import collections
 import json
 import os
 
+import sys
+
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.metrics import f1_score
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import score as scores  # noqa: E402
 
 
 def neighbours(xy, k):
@@ -47,9 +51,10 @@ def main():
     xy = np.asarray(q.obsm["spatial"], dtype=np.float32).astype(np.float64)
     truth = q.obs["cell_type"].astype(str).to_numpy()
     cells = list(q.obs_names)
-    m = np.isin(truth, info["ref_types"])
-    labs = sorted(set(truth[m]))
-    score = lambda lab: f"{(lab[m] == truth[m]).mean():.3f}/{f1_score(truth[m], lab[m], average='macro', labels=labs):.3f}"
+
+    def score(lab):
+        c = scores.classification(truth, lab, info["ref_types"])
+        return f"{c['accuracy']:.3f}/{c['macro_f1']:.3f}"
     nb = {k: neighbours(xy, k) for k in a.k}
     for run in a.kida:
         r = ad.read_h5ad(run, backed="r")
